@@ -1,0 +1,281 @@
+"""When a service can be booked: opening hours, resources and booking windows.
+
+Pure rules: no Flask, no database, no I/O. Every instant is a timezone-aware UTC
+datetime and every interval is half-open [start, end), so back-to-back bookings
+never collide.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+StartProblem = Literal["in_the_past", "too_soon", "too_far", "outside_hours", "off_grid"]
+
+
+@dataclass(frozen=True, order=True)
+class Interval:
+    """A half-open, non-empty span [start, end) between timezone-aware instants."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("interval instants must be timezone-aware")
+        if self.end <= self.start:
+            raise ValueError(f"interval ends ({self.end}) before it starts ({self.start})")
+
+    def overlaps(self, other: Interval) -> bool:
+        """True when the two share an instant; back-to-back intervals do not."""
+        return self.start < other.end and other.start < self.end
+
+    def contains(self, other: Interval) -> bool:
+        """True when `other` lies wholly inside this interval."""
+        return self.start <= other.start and other.end <= self.end
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A clinician or chair: when it can be used, and when it is already taken."""
+
+    id: int
+    working: Sequence[Interval]
+    busy: Sequence[Interval] = ()
+
+
+@dataclass(frozen=True)
+class Need:
+    """What one booking of a service takes.
+
+    `length` is the whole window (dosing + monitoring, or the consultation): the
+    chair's time and the appointment's end. A clinician is held for the first
+    `clinician_length` of it.
+    """
+
+    length: timedelta
+    clinician_length: timedelta
+    needs_chair: bool
+    clinician_on_duty_whole_window: bool = False
+    step: timedelta = timedelta(minutes=15)
+
+    def __post_init__(self) -> None:
+        if self.step <= timedelta(0):
+            raise ValueError("slot step must be positive")
+        if not timedelta(0) < self.clinician_length <= self.length:
+            raise ValueError("clinician time must be positive and within the whole window")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A start at which `available` bookings could begin; `end` closes the whole window."""
+
+    start: datetime
+    end: datetime
+    available: int
+
+
+def working_intervals(
+    first_day: date,
+    last_day: date,
+    tz: ZoneInfo,
+    weekly_hours: Mapping[int, Sequence[tuple[time, time]]],
+    closed_days: Collection[date] = (),
+) -> list[Interval]:
+    """Lay out local opening hours (weekday 0 = Monday) from first_day to last_day inclusive.
+
+    Each day is built in the clinic's wall-clock time and converted to UTC once;
+    closed days are skipped. Returns sorted UTC intervals.
+    """
+    closed = set(closed_days)
+    intervals = []
+    for day in _days(first_day, last_day):
+        if day in closed:
+            continue
+        for opens, closes in weekly_hours.get(day.weekday(), ()):
+            if opens >= closes:
+                raise ValueError(f"opening hours {opens}-{closes} close before they open")
+            start, end = _local_to_utc(day, opens, tz), _local_to_utc(day, closes, tz)
+            if start < end:  # hours wholly inside a spring-forward gap do not exist that day
+                intervals.append(Interval(start, end))
+    return sorted(intervals)
+
+
+def candidate_starts(opening: Sequence[Interval], need: Need) -> Iterator[datetime]:
+    """Yield every start stepped in UTC from each opening's start whose whole window fits in it."""
+    for interval in opening:
+        start = interval.start
+        while start + need.length <= interval.end:
+            yield start
+            start += need.step
+
+
+def free_resources(
+    start: datetime, need: Need, clinicians: Sequence[Resource], chairs: Sequence[Resource]
+) -> tuple[list[int], list[int]]:
+    """Ids of the clinicians and chairs that could take a booking at `start`, in input order.
+
+    A clinician must work and be free for the clinician's part; a chair for the whole
+    window. Chairs are empty when the need takes no chair. When the need wants a
+    clinician on duty for the whole window and none is, both lists are empty.
+    """
+    return _free_ids(start, need, _timelines(clinicians), _timelines(chairs))
+
+
+def available_slots(
+    opening: Sequence[Interval],
+    need: Need,
+    clinicians: Sequence[Resource],
+    chairs: Sequence[Resource],
+    now: datetime,
+    min_notice: timedelta,
+    horizon: timedelta,
+    allow: Callable[[datetime], bool] | None = None,
+) -> list[Slot]:
+    """Every bookable start from now + min_notice to now + horizon, with how many could start.
+
+    `allow` lets the caller drop starts for its own reasons (a patient's protocol spacing).
+    """
+    clinician_lines, chair_lines = _timelines(clinicians), _timelines(chairs)
+    earliest, latest = max(now, now + min_notice), now + horizon
+    reachable = [iv for iv in opening if iv.end > earliest and iv.start <= latest]
+    slots = []
+    for start in candidate_starts(reachable, need):
+        if not earliest <= start <= latest:
+            continue
+        available = _count(start, need, clinician_lines, chair_lines)
+        if available and (allow is None or allow(start)):
+            slots.append(Slot(start, start + need.length, available))
+    return slots
+
+
+def check_start(
+    start: datetime,
+    opening: Sequence[Interval],
+    need: Need,
+    now: datetime,
+    min_notice: timedelta,
+    horizon: timedelta,
+) -> StartProblem | None:
+    """Why `start` cannot be booked whatever the resources, or None when it can."""
+    if start < now:
+        return "in_the_past"
+    if start < now + min_notice:
+        return "too_soon"
+    if start > now + horizon:
+        return "too_far"
+    interval = _opening_holding(opening, start, start + need.length)
+    if interval is None:
+        return "outside_hours"
+    if (start - interval.start) % need.step:
+        return "off_grid"
+    return None
+
+
+def _days(first_day: date, last_day: date) -> Iterator[date]:
+    for offset in range((last_day - first_day).days + 1):
+        yield first_day + timedelta(days=offset)
+
+
+def _local_to_utc(day: date, wall: time, tz: ZoneInfo) -> datetime:
+    # An ambiguous wall time (the fall-back fold) takes its first occurrence, fold=0:
+    # it is the moment the clock first shows that time, so opening hours never grow
+    # by the repeated hour, and it is Python's default everywhere else a local time is
+    # built. A wall time that does not exist (the spring-forward gap) moves forward to
+    # the first real instant, the change itself: never earlier than asked, and no
+    # time is lost (fold=0 alone would jump a whole gap past it).
+    local = datetime.combine(day, wall.replace(tzinfo=None, fold=0), tzinfo=tz)
+    instant = local.astimezone(timezone.utc)
+    if instant.astimezone(tz).replace(tzinfo=None) == local.replace(tzinfo=None):
+        return instant
+    return _end_of_gap(local, tz)
+
+
+def _end_of_gap(local: datetime, tz: ZoneInfo) -> datetime:
+    # Inside a gap, fold=1 reads the wall time with the later offset (landing before the
+    # change) and fold=0 with the earlier one (landing after it); search between them,
+    # to the second, for the first instant already on the later offset.
+    before = local.replace(fold=1).astimezone(timezone.utc)
+    after = local.replace(fold=0).astimezone(timezone.utc)
+    later_offset = after.astimezone(tz).utcoffset()
+    low, high = 0, int((after - before).total_seconds())
+    while low < high:
+        middle = (low + high) // 2
+        if (before + timedelta(seconds=middle)).astimezone(tz).utcoffset() == later_offset:
+            high = middle
+        else:
+            low = middle + 1
+    return before + timedelta(seconds=low)
+
+
+def _opening_holding(opening: Sequence[Interval], start: datetime, end: datetime) -> Interval | None:
+    index = bisect_right(opening, start, key=lambda interval: interval.start) - 1
+    if index >= 0 and end <= opening[index].end:
+        return opening[index]
+    return None
+
+
+@dataclass(frozen=True)
+class _Timeline:
+    """A resource's working and busy time, merged and sorted once so each query is a bisect."""
+
+    id: int
+    work_starts: list[datetime]
+    work_ends: list[datetime]
+    busy_starts: list[datetime]
+    busy_ends: list[datetime]
+
+    @classmethod
+    def of(cls, resource: Resource) -> _Timeline:
+        return cls(resource.id, *_merged(resource.working), *_merged(resource.busy))
+
+    def works(self, start: datetime, end: datetime) -> bool:
+        index = bisect_right(self.work_starts, start) - 1
+        return index >= 0 and end <= self.work_ends[index]
+
+    def is_free(self, start: datetime, end: datetime) -> bool:
+        index = bisect_right(self.busy_ends, start)
+        return index == len(self.busy_starts) or self.busy_starts[index] >= end
+
+    def can_take(self, start: datetime, end: datetime) -> bool:
+        return self.works(start, end) and self.is_free(start, end)
+
+
+def _merged(intervals: Iterable[Interval]) -> tuple[list[datetime], list[datetime]]:
+    # Merging touching and overlapping intervals leaves disjoint, sorted spans, so both
+    # starts and ends are sorted and one bisect finds the only span that matters.
+    starts: list[datetime] = []
+    ends: list[datetime] = []
+    for interval in sorted(intervals):
+        if ends and interval.start <= ends[-1]:
+            ends[-1] = max(ends[-1], interval.end)
+        else:
+            starts.append(interval.start)
+            ends.append(interval.end)
+    return starts, ends
+
+
+def _timelines(resources: Sequence[Resource]) -> list[_Timeline]:
+    return [_Timeline.of(resource) for resource in resources]
+
+
+def _free_ids(
+    start: datetime, need: Need, clinicians: Sequence[_Timeline], chairs: Sequence[_Timeline]
+) -> tuple[list[int], list[int]]:
+    end = start + need.length
+    if need.clinician_on_duty_whole_window and not any(c.works(start, end) for c in clinicians):
+        return [], []
+    held_until = start + need.clinician_length
+    clinician_ids = [c.id for c in clinicians if c.can_take(start, held_until)]
+    chair_ids = [c.id for c in chairs if c.can_take(start, end)] if need.needs_chair else []
+    return clinician_ids, chair_ids
+
+
+def _count(start: datetime, need: Need, clinicians: Sequence[_Timeline], chairs: Sequence[_Timeline]) -> int:
+    # Any free chair pairs with any free clinician, so the smaller pool is the exact count.
+    clinician_ids, chair_ids = _free_ids(start, need, clinicians, chairs)
+    return min(len(clinician_ids), len(chair_ids)) if need.needs_chair else len(clinician_ids)
