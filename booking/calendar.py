@@ -1,0 +1,117 @@
+"""iCalendar files for appointments and clinicians' schedule feeds.
+
+The one module that imports `icalendar`. It works on plain data (`CalendarEvent`),
+never on ORM objects or requests, so callers map an appointment to an event and
+get `text/calendar` bytes back. Instants come in as timezone-aware UTC and are
+written in the clinic's local time with a TZID and its VTIMEZONE, so calendar
+apps show the appointment at the clinic's wall-clock time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from icalendar import Calendar, Event
+
+__all__ = ["CalendarEvent", "appointment_calendar", "schedule_feed"]
+
+
+@dataclass(frozen=True)
+class CalendarEvent:
+    """One appointment as a calendar sees it.
+
+    `uid` stays the same for every version of the appointment and `sequence`
+    goes up on each change, so calendar apps update the entry instead of adding
+    a second one.
+    """
+
+    uid: str
+    start: datetime
+    end: datetime
+    summary: str
+    location: str
+    description: str
+    sequence: int
+    cancelled: bool = False
+    last_modified: datetime | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("start", "end", "last_modified"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                raise ValueError(f"calendar event {name} must be timezone-aware, got {value}")
+        if self.end <= self.start:
+            raise ValueError(f"calendar event ends ({self.end}) before it starts ({self.start})")
+        if self.sequence < 0:
+            raise ValueError(f"calendar event sequence must not be negative, got {self.sequence}")
+
+
+def appointment_calendar(event: CalendarEvent, tz_name: str, clinic_name: str) -> bytes:
+    """One appointment as an .ics file: a single VEVENT in the clinic's time zone.
+
+    A cancelled appointment is published with METHOD:CANCEL and STATUS:CANCELLED
+    so an imported copy is removed or struck through rather than left standing.
+    """
+    zone = _zone(tz_name)
+    calendar = _calendar(f"-//{clinic_name}//Appointments//EN")
+    calendar.add("METHOD", "CANCEL" if event.cancelled else "PUBLISH")
+    calendar.add_component(_vevent(event, zone))
+    return _finish(calendar, [event])
+
+
+def schedule_feed(events: Sequence[CalendarEvent], tz_name: str, calendar_name: str) -> bytes:
+    """A clinician's subscribable schedule: every event, one VTIMEZONE, named for the app."""
+    zone = _zone(tz_name)
+    calendar = _calendar(f"-//{calendar_name}//Schedule//EN")
+    calendar.calendar_name = calendar_name
+    calendar.add("X-WR-TIMEZONE", tz_name)
+    for event in events:
+        calendar.add_component(_vevent(event, zone))
+    return _finish(calendar, events)
+
+
+def _zone(tz_name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"unknown time zone {tz_name!r}") from error
+
+
+def _calendar(prodid: str) -> Calendar:
+    # Built by hand rather than with Calendar.new(), which stamps a fresh random
+    # UID on the VCALENDAR every time and would make the feed look new on each poll.
+    calendar = Calendar()
+    calendar.add("PRODID", prodid)
+    calendar.add("VERSION", "2.0")
+    return calendar
+
+
+def _vevent(event: CalendarEvent, zone: ZoneInfo) -> Event:
+    return Event.new(
+        uid=event.uid,
+        start=event.start.astimezone(zone),
+        end=event.end.astimezone(zone),
+        sequence=event.sequence,
+        status="CANCELLED" if event.cancelled else "CONFIRMED",
+        summary=event.summary,
+        location=event.location,
+        description=event.description,
+        last_modified=event.last_modified,
+    )
+
+
+def _finish(calendar: Calendar, events: Sequence[CalendarEvent]) -> bytes:
+    if events:
+        calendar.add_missing_timezones(*_timezone_window(events))
+    return calendar.to_ical()
+
+
+def _timezone_window(events: Sequence[CalendarEvent]) -> tuple[date, date]:
+    # The VTIMEZONE only needs the rules around these events; icalendar's default
+    # window (1970-2038) bloats every file and stops short of later appointments.
+    first = min(event.start for event in events).year - 1
+    last = max(event.end for event in events).year + 2
+    return date(first, 1, 1), date(last, 1, 1)
