@@ -1,0 +1,141 @@
+"""Account services: creating users, registration, email verification, password reset and the second factor.
+
+Services take the acting user explicitly, flush, never commit, and raise domain errors."""
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+import pyotp
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import func, select
+
+from clinic import mail, sessions
+from clinic.database import utcnow
+from clinic.errors import Conflict, ValidationError
+from clinic.extensions import db
+from clinic.models import PasswordReset, Patient, RecoveryCode, Role, User
+from clinic.passwords import check_password, hash_password, weakness
+from clinic.tokens import new_token, token_hash
+
+VERIFY_MAX_AGE = timedelta(days=2)
+
+
+def find_user(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def create_user(email: str, name: str, role: Role, password: str) -> User:
+    """Create a verified user (staff by an admin or the CLI; demo data)."""
+    problem = weakness(password, [email, name])
+    if problem:
+        raise ValidationError(problem, fields={"password": problem})
+    if find_user(email):
+        raise Conflict("A user with that email already exists.", fields={"email": "already used"})
+    user = User(email=email.strip().lower(), name=name.strip(), role=role.value, password_hash=hash_password(password),
+                email_verified_at=utcnow())
+    db.session.add(user)
+    db.session.flush()
+    if role is Role.patient:
+        _link_patient(user)
+    return user
+
+
+def register_patient(name: str, email: str, password: str) -> None:
+    """Self-registration. Nothing is linked to existing records until the email address is confirmed;
+    an address already registered gets a reminder instead, so the page never reveals who has an account."""
+    existing = find_user(email)
+    if existing:
+        mail.queue(existing.email, "You already have an account", "already_registered", name=existing.name)
+        return
+    user = User(email=email.strip().lower(), name=name.strip(), role=Role.patient.value,
+                password_hash=hash_password(password))
+    db.session.add(user)
+    db.session.flush()
+    mail.queue(user.email, "Confirm your email address", "verify_email", name=user.name,
+               link=mail.absolute_url("auth.verify_email", token=_serializer().dumps(user.id, salt="verify")))
+
+
+def verify_email(token: str) -> User:
+    """Confirm a registration; the account is then linked to the patient record that has this email."""
+    try:
+        user_id = _serializer().loads(token, salt="verify", max_age=VERIFY_MAX_AGE.total_seconds())
+    except BadSignature:
+        raise ValidationError("This confirmation link is not valid or has expired. Please register again.")
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise ValidationError("This confirmation link is not valid or has expired. Please register again.")
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+        _link_patient(user)
+    return user
+
+
+def _link_patient(user: User) -> None:
+    patient = db.session.scalar(select(Patient).where(Patient.email == user.email))
+    if patient is None:
+        db.session.add(Patient(name=user.name, email=user.email, user=user))
+    elif patient.user_id is None:
+        patient.user = user
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"])
+
+
+def request_password_reset(email: str) -> None:
+    """Email a single-use, expiring link; silently does nothing for an unknown address."""
+    user = find_user(email)
+    if user is None or not user.active:
+        return
+    token = new_token()
+    db.session.add(PasswordReset(token_hash=token_hash(token), user=user,
+                                 expires_at=utcnow() + current_app.config["PASSWORD_RESET_LIFETIME"]))
+    mail.queue(user.email, "Reset your password", "password_reset", name=user.name,
+               link=mail.absolute_url("auth.reset_password", token=token))
+
+
+def reset_password(token: str, password: str) -> User:
+    reset = db.session.scalar(select(PasswordReset).where(PasswordReset.token_hash == token_hash(token)))
+    if reset is None or reset.used_at is not None or reset.expires_at <= utcnow():
+        raise ValidationError("This reset link has expired or was already used. Please ask for a new one.")
+    reset.used_at = utcnow()
+    reset.user.password_hash = hash_password(password)
+    if reset.user.email_verified_at is None:
+        reset.user.email_verified_at = utcnow()  # the link proved the address
+        _link_patient(reset.user)
+    sessions.end_all(reset.user)
+    return reset.user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user if the password matches; one answer for an unknown email and a wrong password."""
+    user = find_user(email)
+    if not check_password(user.password_hash if user else None, password) or not user.active:
+        return None
+    return user
+
+
+def check_second_factor(user: User, code: str) -> bool:
+    code = code.strip().replace(" ", "").replace("-", "").lower()
+    if user.totp_secret and pyotp.TOTP(user.totp_secret).verify(code, valid_window=1):
+        return True
+    recovery = db.session.scalar(select(RecoveryCode).where(
+        RecoveryCode.user_id == user.id, RecoveryCode.code_hash == token_hash(code), RecoveryCode.used_at.is_(None)))
+    if recovery is None:
+        return False
+    recovery.used_at = utcnow()
+    return True
+
+
+def enable_totp(user: User, secret: str, code: str) -> list[str]:
+    """Turn on the second factor once the person proved their app has `secret`; returns recovery codes."""
+    if not pyotp.TOTP(secret).verify(code.strip(), valid_window=1):
+        raise ValidationError("That code is not right. Check the time on your phone and try again.",
+                              fields={"code": "not right"})
+    user.totp_secret = secret
+    codes = [secrets.token_hex(5) for _ in range(10)]
+    db.session.execute(RecoveryCode.__table__.delete().where(RecoveryCode.user_id == user.id))
+    db.session.add_all(RecoveryCode(user_id=user.id, code_hash=token_hash(c)) for c in codes)
+    return codes

@@ -1,0 +1,76 @@
+"""Administrator pages: clinic details and policies, opening hours, staff accounts."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp
+from zoneinfo import available_timezones
+
+from clinic import accounts, audit
+from clinic.auth_context import roles_required
+from clinic.errors import DomainError
+from clinic.extensions import db
+from clinic.models import Role, User
+from clinic.settings import clinic_settings
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+class ClinicForm(FlaskForm):
+    name = StringField("Clinic name", validators=[DataRequired(), Length(max=200)])
+    address = TextAreaField("Address", validators=[Length(max=500)])
+    phone = StringField("Phone", validators=[Length(max=40)])
+    email = EmailField("Email", validators=[Optional(), Email(), Length(max=254)])
+    npi = StringField("Practice NPI", validators=[Optional(), Regexp(r"^\d{10}$", message="An NPI has 10 digits.")])
+    tax_id = StringField("Tax id (EIN)", validators=[Optional(), Regexp(r"^\d{2}-?\d{7}$", message="An EIN looks like 12-3456789.")])
+    timezone = SelectField("Time zone", choices=sorted(available_timezones()))
+    min_notice_minutes = IntegerField("Minimum notice for a booking (minutes)", validators=[NumberRange(0, 7 * 24 * 60)])
+    horizon_days = IntegerField("How far ahead people can book (days)", validators=[NumberRange(1, 365)])
+    hold_minutes = IntegerField("How long an unpaid treatment is held (minutes)", validators=[NumberRange(5, 24 * 60)])
+    reminder_hours = IntegerField("Reminder before an appointment (hours)", validators=[NumberRange(1, 7 * 24)])
+    fasting_hours = IntegerField("Fasting before a treatment (hours)", validators=[NumberRange(0, 24)])
+    full_refund_hours = IntegerField("Full refund if cancelled at least this many hours before", validators=[NumberRange(0, 24 * 30)])
+    late_cancel_keep_percent = IntegerField("Share kept on a late cancellation (%)", validators=[NumberRange(0, 100)])
+
+
+class StaffForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    role = SelectField("Role", choices=[r.value for r in Role if r is not Role.patient])
+    password = PasswordField("First password (they can change it)", validators=[DataRequired()])
+
+
+@bp.route("/", methods=["GET", "POST"])
+@roles_required(Role.admin)
+def index():
+    settings = clinic_settings()
+    form = ClinicForm(obj=settings)
+    if form.validate_on_submit():
+        form.populate_obj(settings)
+        db.session.add(settings)
+        audit.record("change", "clinic_settings", 1)
+        db.session.commit()
+        flash("The clinic's details are saved.")
+        return redirect(url_for("admin.index"))
+    staff = db.session.scalars(db.select(User).where(User.role != Role.patient.value).order_by(User.name)).all()
+    return render_template("admin/index.html", form=form, staff_form=StaffForm(), staff=staff)
+
+
+@bp.post("/staff")
+@roles_required(Role.admin)
+def create_staff():
+    form = StaffForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(form.email.data, form.name.data, Role(form.role.data), form.password.data)
+        except DomainError as error:
+            flash(error.message)
+            return redirect(url_for("admin.index"))
+        audit.record("create", "user", user.id, detail={"role": user.role, "by": current_user.id})
+        db.session.commit()
+        flash(f"{user.name} can now sign in as {user.role}.")
+    else:
+        flash(" ".join(e for errors in form.errors.values() for e in errors))
+    return redirect(url_for("admin.index"))

@@ -1,0 +1,186 @@
+"""Sign in (with a second factor), sign out, registration, password reset and account security pages."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pyotp
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user
+
+from clinic import accounts, audit, sessions
+from clinic.auth_context import roles_required
+from clinic.errors import ValidationError
+from clinic.extensions import db, limiter, login_manager
+from clinic.forms import (EnableTotpForm, ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm,
+                          SecondFactorForm)
+from clinic.models import Role, User
+
+bp = Blueprint("auth", __name__)
+login_manager.login_view = "auth.login"
+SECOND_FACTOR_PAGES = {"auth.security", "auth.logout", "static"}
+
+
+@login_manager.request_loader
+def _load_user(_request) -> User | None:
+    # The cookie names a server-side session row, not a user: an ended row logs the browser out.
+    row = sessions.current()
+    return row.user if row is not None else None
+
+
+@bp.before_app_request
+def _require_second_factor():
+    """Admins must sign in with a second factor: until one is set up, only that page is open to them."""
+    row = sessions.current() if session.get("sid") else None
+    if row and row.user.role == Role.admin.value and not row.second_factor_done \
+            and request.endpoint not in SECOND_FACTOR_PAGES:
+        flash("Administrators must set up a second factor before going on.")
+        return redirect(url_for("auth.security"))
+
+
+def _login_failed(response) -> bool:
+    return response.status_code == 200 and request.method == "POST"
+
+
+def _login_key() -> str:
+    return f"account:{(request.form.get('email') or '').strip().lower()[:254]}"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("10 per 15 minutes", key_func=_login_key, methods=["POST"], deduct_when=_login_failed)
+@limiter.limit("30 per 15 minutes", methods=["POST"], deduct_when=_login_failed)
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.email.data, form.password.data)
+        if user is not None and user.email_verified_at is None:
+            flash("Please confirm your email address first: we sent you a link when you registered.")
+        elif user is not None:
+            return _after_password(user)
+        else:
+            form.password.errors.append("That email and password do not match an account.")
+    return render_template("auth/login.html", form=form)
+
+
+def _after_password(user: User):
+    if user.totp_secret:
+        session.clear()
+        session["second_factor_user"] = user.id
+        session["next"] = _safe_next()
+        return redirect(url_for("auth.second_factor"))
+    sessions.start(user, second_factor_done=False)
+    audit.record("login", "user", user.id, user=user)
+    db.session.commit()
+    return redirect(_safe_next() or _home_for(user))
+
+
+@bp.route("/login/verify", methods=["GET", "POST"])
+@limiter.limit("10 per 15 minutes", methods=["POST"], deduct_when=_login_failed)
+def second_factor():
+    user = db.session.get(User, session.get("second_factor_user") or 0)
+    if user is None:
+        return redirect(url_for("auth.login"))
+    form = SecondFactorForm()
+    if form.validate_on_submit():
+        if accounts.check_second_factor(user, form.code.data):
+            next_url = session.get("next")
+            sessions.start(user, second_factor_done=True)
+            audit.record("login", "user", user.id, user=user, detail={"second_factor": True})
+            db.session.commit()
+            return redirect(next_url or _home_for(user))
+        form.code.errors.append("That code is not right. Try again, or use a recovery code.")
+    return render_template("auth/second_factor.html", form=form)
+
+
+def _safe_next() -> str | None:
+    """Only a path on this site: an absolute or scheme-relative `next` would be an open redirect."""
+    target = request.args.get("next") or ""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _home_for(user: User) -> str:
+    return {
+        Role.patient.value: url_for("booking.account"),
+        Role.billing.value: url_for("billing.index"),
+        Role.admin.value: url_for("admin.index"),
+    }.get(user.role, url_for("booking.staff"))
+
+
+@bp.post("/logout")
+def logout():
+    sessions.end_current()
+    db.session.commit()
+    flash("You are signed out.")
+    return redirect(url_for("booking.home"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def register():
+    form = RegisterForm()
+    if form.validate_on_submit():
+        accounts.register_patient(form.name.data, form.email.data, form.password.data)
+        db.session.commit()
+        return render_template("auth/check_email.html", email=form.email.data)
+    return render_template("auth/register.html", form=form)
+
+
+@bp.get("/register/confirm/<token>")
+def verify_email(token: str):
+    try:
+        accounts.verify_email(token)
+    except ValidationError as error:
+        return render_template("error.html", status=400, message=error.message), 400
+    db.session.commit()
+    flash("Your email address is confirmed. You can sign in now.")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit("5 per 15 minutes", methods=["POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        accounts.request_password_reset(form.email.data)
+        db.session.commit()
+        return render_template("auth/check_email.html", email=form.email.data, reset=True)
+    return render_template("auth/forgot_password.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.reset_password(token, form.password.data)
+        except ValidationError as error:
+            flash(error.message)
+            return redirect(url_for("auth.forgot_password"))
+        audit.record("password_reset", "user", user.id, user=user)
+        db.session.commit()
+        flash("Your password is changed. Please sign in.")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password.html", form=form)
+
+
+@bp.route("/account/security", methods=["GET", "POST"])
+@roles_required()
+def security():
+    secret = session.get("totp_setup") or pyotp.random_base32()
+    session["totp_setup"] = secret
+    form = EnableTotpForm()
+    codes = None
+    if form.validate_on_submit():
+        try:
+            codes = accounts.enable_totp(current_user, secret, form.code.data)
+        except ValidationError as error:
+            form.code.errors.append(error.message)
+        else:
+            sessions.current().second_factor_done = True
+            session.pop("totp_setup", None)
+            audit.record("second_factor_enabled", "user", current_user.id)
+            db.session.commit()
+    uri = pyotp.TOTP(secret).provisioning_uri(current_user.email, issuer_name="Clinic")
+    return render_template("auth/security.html", form=form, secret=secret, uri=uri, codes=codes)

@@ -1,0 +1,47 @@
+"""Forms for signing in and managing an account (Flask-WTF: CSRF on every one)."""
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+
+from clinic.passwords import weakness
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email address", validators=[DataRequired("Please enter your email address."), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired("Please enter your password."), Length(max=200)])
+
+
+class SecondFactorForm(FlaskForm):
+    code = StringField("Code from your authenticator app, or a recovery code",
+                       validators=[DataRequired("Please enter the code."), Length(max=40)])
+
+
+class StrongPassword:
+    def __call__(self, form, field):
+        problem = weakness(field.data or "", [form.email.data if hasattr(form, "email") else ""])
+        if problem:
+            raise ValidationError(problem)
+
+
+class RegisterForm(FlaskForm):
+    name = StringField("Full name", validators=[DataRequired("Please enter your name."), Length(max=200)])
+    email = EmailField("Email address", validators=[DataRequired("Please enter your email address."),
+                                                     Email("Please enter a valid email address."), Length(max=254)])
+    password = PasswordField("Password (at least 10 characters)", validators=[DataRequired("Please choose a password."),
+                                                                              StrongPassword()])
+    confirm = PasswordField("Repeat the password", validators=[EqualTo("password", "The two passwords are not the same.")])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Email address", validators=[DataRequired("Please enter your email address."), Length(max=254)])
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField("New password (at least 10 characters)",
+                             validators=[DataRequired("Please choose a password."), StrongPassword()])
+    confirm = PasswordField("Repeat the new password", validators=[EqualTo("password", "The two passwords are not the same.")])
+
+
+class EnableTotpForm(FlaskForm):
+    code = StringField("6-digit code from your authenticator app",
+                       validators=[DataRequired("Please enter the code."), Length(min=6, max=6)])

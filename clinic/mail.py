@@ -1,0 +1,106 @@
+"""Outgoing mail: the one module that talks SMTP.
+
+Mail is written to the outbox in the same transaction as the change it reports and sent after
+commit by `flask outbox send`, which retries with backoff. Without SMTP settings the messages are
+logged and marked sent, so development needs no mail server.
+"""
+from __future__ import annotations
+
+import logging
+import smtplib
+from datetime import timedelta
+from email.message import EmailMessage
+
+from flask import current_app, render_template, url_for
+from sqlalchemy import select
+
+from clinic.database import utcnow
+from clinic.extensions import db
+from clinic.models import OutboxMessage
+from clinic.settings import clinic_settings
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 8
+
+
+def absolute_url(endpoint: str, **values) -> str:
+    return current_app.config["PUBLIC_URL"].rstrip("/") + url_for(endpoint, **values)
+
+
+def queue(to: str, subject: str, template: str, *, attachments: list[dict] | None = None,
+          dedupe_key: str | None = None, kind: str | None = None, **context) -> OutboxMessage:
+    """Render `templates/email/<template>.txt` (and `.html` if present) into the outbox."""
+    context.setdefault("clinic", _clinic_details())
+    message = OutboxMessage(
+        to=to, subject=subject, kind=kind or template, dedupe_key=dedupe_key, attachments=attachments,
+        text=render_template(f"email/{template}.txt", **context),
+        html=_render_optional(f"email/{template}.html", context),
+    )
+    db.session.add(message)
+    return message
+
+
+def _render_optional(name: str, context: dict) -> str | None:
+    if name not in current_app.jinja_env.list_templates(filter_func=lambda n: n.startswith("email/")):
+        return None
+    return render_template(name, **context)
+
+
+def _clinic_details():
+    return clinic_settings()
+
+
+def send_pending(limit: int = 100) -> tuple[int, int]:
+    """Send what is due; returns (sent, failed). Safe on several hosts at once: rows are claimed with
+    FOR UPDATE SKIP LOCKED on PostgreSQL (SQLite has one writer at a time anyway)."""
+    sent = failed = 0
+    for message in _claim_due(limit):
+        try:
+            _deliver(message)
+        except (OSError, smtplib.SMTPException) as error:
+            failed += 1
+            _retry_later(message, error)
+        else:
+            sent += 1
+            message.status, message.sent_at, message.last_error = "sent", utcnow(), None
+        message.attempts += 1
+        db.session.commit()
+    return sent, failed
+
+
+def _claim_due(limit: int) -> list[OutboxMessage]:
+    query = (select(OutboxMessage).where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= utcnow())
+             .order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True))
+    return list(db.session.scalars(query))
+
+
+def _retry_later(message: OutboxMessage, error: Exception) -> None:
+    message.last_error = str(error)[:500]
+    if message.attempts + 1 >= MAX_ATTEMPTS:
+        message.status = "failed"
+        log.error("giving up on mail %s to %s: %s", message.id, message.to, error)
+    else:
+        message.next_attempt_at = utcnow() + timedelta(minutes=2 ** message.attempts)
+        log.warning("mail %s to %s failed, will retry: %s", message.id, message.to, error)
+
+
+def _deliver(message: OutboxMessage) -> None:
+    config = current_app.config
+    if not config.get("SMTP_HOST"):
+        log.info("mail (no SMTP configured) to=%s subject=%s\n%s", message.to, message.subject, message.text)
+        return
+    with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=20) as smtp:
+        smtp.send_message(to_email(message, config["MAIL_FROM"]))
+
+
+def to_email(message: OutboxMessage, sender: str) -> EmailMessage:
+    email = EmailMessage()
+    email["From"], email["To"], email["Subject"] = sender, message.to, message.subject
+    email.set_content(message.text)
+    if message.html:
+        email.add_alternative(message.html, subtype="html")
+    for attachment in message.attachments or []:
+        maintype, subtype = attachment["content_type"].split(";")[0].split("/")
+        email.add_attachment(attachment["content"].encode(), maintype=maintype, subtype=subtype,
+                             filename=attachment["filename"])
+    return email
