@@ -1,0 +1,179 @@
+"""JSON API v1 for services, availability and appointments (routes on clinic.api's blueprint)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Response, jsonify, request
+from sqlalchemy import select
+
+from booking import notifications, queries, series as series_service, services, slots, treatments
+from booking.models import Appointment, Service
+from booking.requests import BookingRequest, Driver
+from booking.serialize import appointment_json, local_iso, service_json
+from clinic import audit, jsonin
+from clinic.api import bp
+from clinic.auth_context import acting_user, require_api_user
+from clinic.database import utcnow
+from clinic.errors import NotFound, ValidationError
+from clinic.extensions import db, limiter
+from clinic.models import Role
+from clinic.settings import clinic_settings
+
+MAX_DAYS = 62
+
+
+@bp.get("/services")
+def list_services():
+    rows = db.session.scalars(select(Service).where(Service.active).order_by(Service.position, Service.id))
+    return jsonify(services=[service_json(s) for s in rows])
+
+
+@bp.get("/availability")
+def availability():
+    service = queries.service_by_code(request.args.get("service", ""))
+    first = jsonin.parse_day(request.args.get("from", ""), "from", "first date")
+    last = jsonin.parse_day(request.args.get("to", "") or first.isoformat(), "to", "last date")
+    if last < first or (last - first).days >= MAX_DAYS:
+        message = f"Choose a range of 1 to {MAX_DAYS} days, with 'to' on or after 'from'."
+        raise ValidationError(message, code="bad_range", fields={"to": message})
+    found = queries.available(service, first, last, utcnow(), patient=_patient_of_token())
+    return jsonify(service=service.code, timezone=clinic_settings().timezone,
+                   slots=[{"start": local_iso(s.start), "end": local_iso(s.end), "available": s.available} for s in found])
+
+
+def _patient_of_token():
+    user = acting_user()
+    return user.patient if user is not None and user.role == Role.patient.value else None
+
+
+def _guest_key() -> str:
+    data = request.get_json(silent=True, force=True)
+    patient = data.get("patient") if isinstance(data, dict) else None
+    email = patient.get("email") if isinstance(patient, dict) else None
+    return f"booking-email:{str(email or '').strip().lower()[:254]}"
+
+
+@bp.post("/appointments")
+@limiter.limit("30 per hour", exempt_when=lambda: acting_user() is not None)
+@limiter.limit("5 per day", key_func=_guest_key, exempt_when=lambda: acting_user() is not None)
+def create_appointment():
+    data = jsonin.json_object()
+    actor = acting_user()
+    booking_request, guest = _booking_request(data, actor)
+    appointment = services.book(actor, booking_request)
+    audit.record("create", "appointment", appointment.id)
+    db.session.commit()
+    return jsonify(appointment=appointment_json(appointment, reveal_patient=not guest)), 201
+
+
+def _booking_request(data: dict, actor) -> tuple[BookingRequest, bool]:
+    service = queries.service_by_code(jsonin.text(data, "service", label="service", max_len=50), field="service")
+    start = jsonin.instant(data, "start")
+    patient, guest = queries.patient_for_booking(actor, data, service)
+    return BookingRequest(
+        service=service, patient=patient, start=start, mode=queries.mode_for(service, data),
+        notes=jsonin.text(data, "notes", required=False, max_len=2000, multiline=True),
+        driver=driver_from(data, patient) if service.requires_driver or data.get("driver") else None,
+        protocol_code=jsonin.text(data, "protocol", required=False, max_len=50),
+        override_reason=jsonin.text(data, "override_reason", required=False, max_len=500, multiline=True)
+        if actor is not None and actor.is_staff else None,
+    ), guest
+
+
+def driver_from(data: dict, patient) -> Driver | None:
+    raw = data.get("driver")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ValidationError("The driver must have a name, phone and relationship.", code="driver_required",
+                              fields={"driver": "name, phone and relationship"})
+    driver = Driver(name=jsonin.text(raw, "name", label="driver's name"),
+                    phone=jsonin.phone(raw, "phone", label="driver's phone number"),
+                    relationship=jsonin.text(raw, "relationship", label="driver's relationship to you", max_len=100))
+    if _digits(driver.phone) == _digits(patient.phone or "") or driver.name.casefold() == patient.name.casefold():
+        message = "Your designated driver must be another responsible adult, not you."
+        raise ValidationError(message, code="driver_required", fields={"driver": message})
+    return driver
+
+
+def _digits(phone: str) -> str:
+    return "".join(c for c in phone if c.isdigit())[-10:]
+
+
+@bp.get("/appointments")
+def list_appointments():
+    user = require_api_user()
+    first = jsonin.parse_day(request.args["from"], "from", "first date") if request.args.get("from") else None
+    last = jsonin.parse_day(request.args["to"], "to", "last date") if request.args.get("to") else None
+    rows = queries.appointments_for(user, first, last)
+    audit.record("list", "appointment", None, detail={"count": len(rows)})
+    db.session.commit()
+    return jsonify(appointments=[appointment_json(a) for a in rows])
+
+
+@bp.get("/appointments/<int:appointment_id>")
+def get_appointment(appointment_id: int):
+    appointment = queries.visible_appointment(require_api_user(), appointment_id)
+    services.expire_holds()
+    audit.record("view", "appointment", appointment.id)
+    db.session.commit()
+    return jsonify(appointment=appointment_json(appointment))
+
+
+@bp.post("/appointments/<int:appointment_id>/cancel")
+def cancel_appointment(appointment_id: int):
+    actor = require_api_user()
+    appointment = queries.visible_appointment(actor, appointment_id)
+    refund = services.cancel(actor, appointment)
+    audit.record("cancel", "appointment", appointment.id)
+    db.session.commit()
+    return jsonify(appointment=appointment_json(appointment), refund=refund)
+
+
+@bp.post("/appointments/<int:appointment_id>/reschedule")
+def reschedule_appointment(appointment_id: int):
+    actor = require_api_user()
+    appointment = queries.visible_appointment(actor, appointment_id)
+    services.reschedule(actor, appointment, jsonin.instant(jsonin.json_object(), "start"))
+    audit.record("reschedule", "appointment", appointment.id)
+    db.session.commit()
+    return jsonify(appointment=appointment_json(appointment))
+
+
+@bp.get("/appointments/<int:appointment_id>/calendar.ics")
+def appointment_calendar(appointment_id: int):
+    appointment = queries.visible_appointment(require_api_user(), appointment_id)
+    return ics_response(appointment)
+
+
+def ics_response(appointment: Appointment) -> Response:
+    return Response(notifications.ics_bytes(appointment), mimetype="text/calendar",
+                    headers={"Content-Disposition": f'attachment; filename="appointment-{appointment.id}.ics"'})
+
+
+@bp.post("/appointments/<int:appointment_id>/complete")
+def complete_appointment(appointment_id: int):
+    actor = require_api_user(Role.clinician)
+    appointment = queries.visible_appointment(actor, appointment_id)
+    data = jsonin.json_object()
+    treatments.complete(actor, appointment, dose_mg=jsonin.integer(data, "dose_mg", maximum=1000, label="dose (mg)"),
+                        notes=jsonin.text(data, "notes", required=False, max_len=4000, multiline=True),
+                        released_to_driver=jsonin.boolean(data, "released_to_driver"))
+    audit.record("complete", "appointment", appointment.id)
+    db.session.commit()
+    return jsonify(appointment=appointment_json(appointment))
+
+
+@bp.post("/series")
+def create_series():
+    actor = require_api_user(Role.patient, Role.clinician, Role.frontdesk, Role.admin)
+    data = jsonin.json_object()
+    patient = queries.patient_for_staff_or_self(actor, data)
+    appointments = series_service.book_series(
+        actor, patient, protocol_code=jsonin.text(data, "protocol", label="protocol", max_len=50),
+        first_date=jsonin.day(data, "first_date", label="first date"),
+        preferred_time=series_service.parse_time(data.get("preferred_time")),
+        weekdays=series_service.parse_weekdays(data.get("weekdays")), driver=driver_from(data, patient))
+    audit.record("create", "series", appointments[0].series_id)
+    db.session.commit()
+    return jsonify(appointments=[appointment_json(a) for a in appointments]), 201

@@ -1,0 +1,104 @@
+"""Emails about appointments (confirmation, change, cancellation, reminder, the driver's pickup note),
+written to the outbox with the appointment's .ics attached; they leave after the commit."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from booking import calendar as ical
+from booking.models import Appointment
+from clinic import mail
+from clinic.settings import clinic_settings, clinic_zone
+
+
+def preparation_notes(appointment: Appointment) -> list[str]:
+    """What the patient must know before coming; shown in emails, pages and the .ics."""
+    settings = clinic_settings()
+    service = appointment.service
+    if service.kind == "consultation":
+        how = {"phone": "We will call you at the number you gave.", "video": "We will email you a video link.",
+               "in_person": f"Come to {settings.address.splitlines()[0] if settings.address else 'the clinic'}."}
+        return [how.get(appointment.mode or "", "We look forward to talking with you.")]
+    if service.kind != "treatment":
+        return []
+    notes = [f"Do not eat or drink for {settings.fasting_hours} hours before your treatment.",
+             f"Do not drive or operate machinery for {settings.no_driving_hours} hours afterwards.",
+             f"Monitoring ends about {local_time(appointment.ends_at)}."]
+    if appointment.driver_name:
+        notes.append(f"Your designated driver, {appointment.driver_name}, collects you at {local_time(appointment.ends_at)}.")
+    return notes
+
+
+def local_time(instant: datetime) -> str:
+    return instant.astimezone(clinic_zone()).strftime("%-I:%M %p")
+
+
+def local_datetime(instant: datetime) -> str:
+    return instant.astimezone(clinic_zone()).strftime("%A %-d %B %Y at %-I:%M %p %Z")
+
+
+def calendar_event(appointment: Appointment) -> ical.CalendarEvent:
+    settings = clinic_settings()
+    location = settings.address.replace("\n", ", ") if appointment.mode in (None, "in_person") else \
+        {"phone": "Phone call", "video": "Video call"}.get(appointment.mode, "")
+    return ical.CalendarEvent(
+        uid=f"appointment-{appointment.id}@{settings.name.lower().replace(' ', '-')}",
+        start=appointment.starts_at, end=appointment.ends_at, summary=f"{appointment.service.name} – {settings.name}",
+        location=location, description="\n".join(preparation_notes(appointment)), sequence=appointment.sequence,
+        cancelled=appointment.status == "cancelled")
+
+
+def ics_bytes(appointment: Appointment) -> bytes:
+    settings = clinic_settings()
+    return ical.appointment_calendar(calendar_event(appointment), settings.timezone, settings.name)
+
+
+def _send(appointment: Appointment, subject: str, template: str, dedupe_key: str | None = None) -> None:
+    from booking.links import manage_url
+    attachment = {"filename": "appointment.ics", "content_type": "text/calendar; method=PUBLISH",
+                  "content": ics_bytes(appointment).decode()}
+    mail.queue(appointment.patient.email, subject, template, attachments=[attachment], dedupe_key=dedupe_key,
+               appointment=appointment, when=local_datetime(appointment.starts_at),
+               notes=preparation_notes(appointment), manage_url=manage_url(appointment), name=appointment.patient.name)
+
+
+def booked(appointment: Appointment) -> None:
+    held = appointment.status == "pending_payment"
+    _send(appointment, "Your appointment is held – please pay to confirm" if held else "Your appointment is confirmed",
+          "appointment_booked")
+
+
+def rescheduled(appointment: Appointment) -> None:
+    _send(appointment, "Your appointment has moved", "appointment_rescheduled")
+
+
+def cancelled(appointment: Appointment) -> None:
+    _send(appointment, "Your appointment is cancelled", "appointment_cancelled")
+
+
+def reminder(appointment: Appointment) -> None:
+    _send(appointment, "Reminder: your appointment is coming up", "appointment_reminder",
+          dedupe_key=f"reminder-{appointment.id}-{appointment.sequence}")
+
+
+def driver_pickup(appointment: Appointment) -> None:
+    """The day before a treatment, a short note to the designated driver (by email to the patient's
+    address is wrong; drivers give a phone, so this goes to the outbox as a text for the front desk)."""
+    mail.queue(clinic_settings().email or appointment.patient.email, f"Pickup for {appointment.patient.name}",
+               "driver_pickup", dedupe_key=f"driver-{appointment.id}-{appointment.sequence}",
+               appointment=appointment, pickup=local_datetime(appointment.ends_at))
+
+
+def due_reminders(now: datetime) -> int:
+    """Queue reminders (and driver notes for treatments) for appointments within the reminder window."""
+    from sqlalchemy import select
+    from clinic.extensions import db
+    window = now + timedelta(hours=clinic_settings().reminder_hours)
+    due = db.session.scalars(select(Appointment).where(
+        Appointment.status == "confirmed", Appointment.reminder_sent_at.is_(None),
+        Appointment.starts_at > now, Appointment.starts_at <= window)).all()
+    for appointment in due:
+        reminder(appointment)
+        if appointment.driver_name:
+            driver_pickup(appointment)
+        appointment.reminder_sent_at = now
+    return len(due)

@@ -1,0 +1,94 @@
+"""Booking a whole induction series in one request: every session keeps every rule, or none is booked."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import select
+
+from booking import protocols, schedule, services, slots, treatments
+from booking.models import Protocol, Series
+from booking.requests import BookingRequest, Driver
+from clinic.database import utcnow
+from clinic.errors import ValidationError
+from clinic.extensions import db
+from clinic.models import Patient, User
+from clinic.settings import clinic_settings, clinic_zone
+
+DEFAULT_TIME = time(9, 0)
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_time(value) -> time | None:
+    if value in (None, ""):
+        return None
+    try:
+        if not isinstance(value, str) or len(value) != 5:
+            raise ValueError
+        return time.fromisoformat(value)
+    except ValueError:
+        message = "The preferred time must be written HH:MM, for example 09:00."
+        raise ValidationError(message, fields={"preferred_time": message})
+
+
+def parse_weekdays(value) -> set[int] | None:
+    if value in (None, []):
+        return None
+    names = [str(v).lower()[:3] for v in value] if isinstance(value, list) else []
+    if not names or any(n not in WEEKDAY_NAMES for n in names):
+        message = "Weekdays must be a list like [\"mon\", \"wed\", \"fri\"]."
+        raise ValidationError(message, fields={"weekdays": message})
+    return {WEEKDAY_NAMES.index(n) for n in names}
+
+
+def book_series(actor: User, patient: Patient, *, protocol_code: str, first_date: date, preferred_time: time | None,
+                weekdays: set[int] | None, driver: Driver | None, now: datetime | None = None) -> list:
+    """Find and hold every session of the protocol's series from `first_date`, at the preferred local time."""
+    now = now or utcnow()
+    protocol = _protocol(protocol_code)
+    rules = protocols.ProtocolRules.from_dict(protocol.rules)
+    if not rules.series_length:
+        message = "This protocol is booked one treatment at a time, not as a series."
+        raise ValidationError(message, code="not_a_series", fields={"protocol": message})
+    treatments.protocol_for(patient, protocol.service, protocol.code, now)  # clearance (403) and REMS (422)
+    services.lock(protocol.service, patient)
+    starts = _plan(protocol, rules, patient, first_date, preferred_time or DEFAULT_TIME, weekdays, now)
+    series = Series(patient_id=patient.id, protocol_code=protocol.code)
+    db.session.add(series)
+    db.session.flush()
+    return [services.book(actor, BookingRequest(service=protocol.service, patient=patient, start=start, driver=driver,
+                                                protocol_code=protocol.code, series_id=series.id), now)
+            for start in starts]
+
+
+def _protocol(code: str) -> Protocol:
+    protocol = db.session.scalar(select(Protocol).where(Protocol.code == code, Protocol.active))
+    if protocol is None:
+        message = "Please choose one of the clinic's protocols."
+        raise ValidationError(message, code="unknown_protocol", fields={"protocol": message})
+    return protocol
+
+
+def _plan(protocol: Protocol, rules: protocols.ProtocolRules, patient: Patient, first_date: date, at: time,
+          weekdays: set[int] | None, now: datetime) -> list[datetime]:
+    settings = clinic_settings()
+    zone = clinic_zone()
+    last = first_date + timedelta(days=120)
+    calendar = schedule.load(protocol.service, first_date, last, now)
+    free = {s.start for s in slots.available_slots(
+        calendar.opening, calendar.need, calendar.clinicians, calendar.chairs, now,
+        timedelta(minutes=settings.min_notice_minutes), timedelta(days=settings.horizon_days))}
+    taken = set(treatments.treatment_dates(patient))
+
+    def start_on(day: date) -> datetime:
+        return datetime.combine(day, at, zone).astimezone(timezone.utc)
+
+    def is_open(day: date) -> bool:
+        return (weekdays is None or day.weekday() in weekdays) and day not in taken and start_on(day) in free
+
+    days = protocols.plan_series(rules, first_date, is_open)
+    if days is None:
+        message = (f"We could not find {rules.series_length} treatment times at {at.strftime('%H:%M')} from "
+                   f"{protocols.readable_date(first_date)} that keep the {rules.name} schedule. "
+                   "Try another start date or time.")
+        raise ValidationError(message, code="no_series_fits", fields={"first_date": message})
+    return [start_on(day) for day in days]

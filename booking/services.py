@@ -1,0 +1,213 @@
+"""Booking services: book, reschedule, cancel, check in, no-show, expire holds.
+
+Each takes the acting user explicitly, flushes, never commits, and raises domain errors with a
+sentence a patient understands. No double booking, whatever the timing: the resources a service
+can use are locked in a fixed order (PostgreSQL advisory locks; SQLite's BEGIN IMMEDIATE already
+serialises writers), the calendar is re-read under the lock, and the database itself refuses an
+overlapping reservation (exclusion constraint / trigger) as the last word.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta, timezone
+
+from blinker import Namespace
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from booking import notifications, schedule, slots, states, treatments
+from booking.requests import BookingRequest, Driver  # noqa: F401  (re-exported for callers)
+from booking.errors import SlotTaken, StartRefused
+from booking.models import Appointment, AppointmentStatus as S, Chair, Reservation, Service
+from clinic.database import utcnow
+from clinic.errors import Conflict, ValidationError
+from clinic.extensions import db
+from clinic.models import Patient, User
+from clinic.settings import clinic_settings
+
+signals = Namespace()
+#: Sent after an appointment is cancelled (sender: the appointment; `actor`, `now`). Billing connects to
+#: refund by the cancellation policy and returns {"amount_cents", "status"} or None.
+appointment_cancelled = signals.signal("appointment-cancelled")
+#: Sent after a treatment is booked (sender: the appointment); used to offer integration therapy.
+appointment_booked = signals.signal("appointment-booked")
+
+START_MESSAGES = {
+    "in_the_past": "That time has already passed. Please choose a time in the future.",
+    "too_soon": "That time is too soon to book online. Please choose a time at least {notice} from now.",
+    "too_far": "We only take bookings up to {horizon} days ahead. Please choose an earlier date.",
+    "outside_hours": "The clinic is not open for this at that time. Please choose one of the times offered.",
+    "off_grid": "Appointments start on the quarter hour. Please choose one of the times offered.",
+}
+
+
+def book(actor: User | None, request: BookingRequest, now: datetime | None = None, *, notify: bool = True) -> Appointment:
+    """Book one appointment: refused with a clear reason, or held/confirmed with its resources reserved."""
+    now = now or utcnow()
+    start = request.start.astimezone(timezone.utc)
+    calendar = _calendar_for(request.service, start, now)
+    refuse_bad_start(start, calendar, now)
+    lock(request.service, request.patient)
+    expire_holds(now)
+    treatments.check_booking(actor, request, start, now)
+    calendar = _calendar_for(request.service, start, now)  # re-read under the lock
+    appointment = _new_appointment(actor, request, start, calendar.need, now)
+    _reserve(appointment, calendar, start)
+    if notify:
+        notifications.booked(appointment)
+    appointment_booked.send(appointment, actor=actor)
+    return appointment
+
+
+def _calendar_for(service: Service, start: datetime, now: datetime, ignore: int | None = None) -> schedule.Calendar:
+    first, last = schedule.local_days(start - timedelta(days=1), start + timedelta(days=1))
+    return schedule.load(service, first, last, now, ignore_appointment_id=ignore)
+
+
+def refuse_bad_start(start: datetime, calendar: schedule.Calendar, now: datetime) -> None:
+    settings = clinic_settings()
+    problem = slots.check_start(start, calendar.opening, calendar.need, now,
+                                timedelta(minutes=settings.min_notice_minutes), timedelta(days=settings.horizon_days))
+    if problem:
+        notice = f"{settings.min_notice_minutes // 60} hours" if settings.min_notice_minutes >= 60 else \
+            f"{settings.min_notice_minutes} minutes"
+        message = START_MESSAGES[problem].format(notice=notice, horizon=settings.horizon_days)
+        raise StartRefused(message, code=problem, fields={"start": message})
+
+
+def lock(service: Service, patient: Patient | None) -> None:
+    """Take the transaction locks for a patient and every resource the service may use, in one fixed order
+    (patient, clinicians by id, chairs by id), so racing bookings queue instead of deadlocking."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    keys = [(3, patient.id)] if patient is not None and patient.id is not None else []
+    keys += [(1, c.id) for c in sorted(service.clinicians, key=lambda c: c.id)]
+    if service.needs_chair:
+        keys += [(2, chair_id) for chair_id in sorted(db.session.scalars(select(Chair.id)))]
+    for namespace, key in keys:
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:n, :k)"), {"n": namespace, "k": key})
+
+
+def _new_appointment(actor: User | None, request: BookingRequest, start: datetime, need: slots.Need,
+                     now: datetime) -> Appointment:
+    service = request.service
+    _refuse_patient_overlap(request.patient, start, start + need.length)
+    held = service.price_cents > 0
+    driver = request.driver
+    return Appointment(
+        service=service, patient=request.patient, starts_at=start, ends_at=start + need.length,
+        status=(S.pending_payment if held else S.confirmed).value,
+        hold_expires_at=now + timedelta(minutes=clinic_settings().hold_minutes) if held else None,
+        mode=request.mode, notes=request.notes, amount_due_cents=service.price_cents, currency=service.currency,
+        manage_nonce=secrets.token_hex(8), protocol_code=request.protocol_code, series_id=request.series_id,
+        driver_name=driver.name if driver else None, driver_phone=driver.phone if driver else None,
+        driver_relationship=driver.relationship if driver else None,
+        spacing_override_reason=request.override_reason,
+        spacing_override_by_id=actor.id if actor and request.override_reason else None,
+        created_by_id=actor.id if actor else None,
+    )
+
+
+def _refuse_patient_overlap(patient: Patient, start: datetime, end: datetime, ignore: int | None = None) -> None:
+    if patient.id is None:
+        return
+    query = select(Appointment.id).where(
+        Appointment.patient_id == patient.id, Appointment.status.in_([S.confirmed.value, S.pending_payment.value]),
+        Appointment.starts_at < end, Appointment.ends_at > start)
+    if ignore is not None:
+        query = query.where(Appointment.id != ignore)
+    if db.session.scalar(query.limit(1)) is not None:
+        raise Conflict("You already have an appointment at that time.", code="patient_busy",
+                       fields={"start": "you already have an appointment then"})
+
+
+def _reserve(appointment: Appointment, calendar: schedule.Calendar, start: datetime) -> None:
+    """Pick the first free clinician (and chair) and write the reservations; the database has the last word."""
+    clinician_ids, chair_ids = slots.free_resources(start, calendar.need, calendar.clinicians, calendar.chairs)
+    if not clinician_ids or (calendar.need.needs_chair and not chair_ids):
+        raise SlotTaken()
+    appointment.clinician_id = clinician_ids[0]
+    appointment.chair_id = chair_ids[0] if calendar.need.needs_chair else None
+    appointment.reservations = _reservations(appointment, calendar.need, start)
+    try:
+        with db.session.begin_nested():
+            db.session.add(appointment)
+            db.session.flush()
+    except IntegrityError:
+        raise SlotTaken()
+
+
+def _reservations(appointment: Appointment, need: slots.Need, start: datetime) -> list[Reservation]:
+    rows = [Reservation(clinician_id=appointment.clinician_id, starts_at=start, ends_at=start + need.clinician_length)]
+    if appointment.chair_id is not None:
+        rows.append(Reservation(chair_id=appointment.chair_id, starts_at=start, ends_at=start + need.length))
+    return rows
+
+
+def reschedule(actor: User | None, appointment: Appointment, new_start: datetime, now: datetime | None = None) -> Appointment:
+    """Move an appointment to a new start under the same rules as booking; its old place is freed."""
+    now = now or utcnow()
+    states.require_movable(appointment)
+    start = new_start.astimezone(timezone.utc)
+    calendar = _calendar_for(appointment.service, start, now, ignore=appointment.id)
+    refuse_bad_start(start, calendar, now)
+    lock(appointment.service, appointment.patient)
+    expire_holds(now)
+    treatments.check_reschedule(actor, appointment, start, now)
+    calendar = _calendar_for(appointment.service, start, now, ignore=appointment.id)
+    _refuse_patient_overlap(appointment.patient, start, start + calendar.need.length, ignore=appointment.id)
+    _release(appointment)
+    appointment.starts_at, appointment.ends_at = start, start + calendar.need.length
+    appointment.sequence += 1
+    appointment.reminder_sent_at = None
+    _reserve(appointment, calendar, start)
+    notifications.rescheduled(appointment)
+    return appointment
+
+
+def _release(appointment: Appointment) -> None:
+    for reservation in appointment.reservations:
+        reservation.active = False
+    db.session.flush()
+    appointment.reservations = [r for r in appointment.reservations if r.active]
+
+
+def cancel(actor: User | None, appointment: Appointment, now: datetime | None = None, *, notify: bool = True) -> dict | None:
+    """Cancel and free the place; returns the refund billing made under the cancellation policy, if any."""
+    now = now or utcnow()
+    states.move(appointment, S.cancelled)
+    appointment.cancelled_at = now
+    appointment.sequence += 1
+    _release(appointment)
+    results = appointment_cancelled.send(appointment, actor=actor, now=now)
+    refund = next((value for _receiver, value in results if value is not None), None)
+    if notify:
+        notifications.cancelled(appointment)
+    return refund
+
+
+def expire_holds(now: datetime | None = None) -> int:
+    """Cancel treatment holds whose time ran out, freeing their chairs. Readers already ignore an
+    expired hold; this only tidies the rows, so nobody has to run anything for a place to free up."""
+    now = now or utcnow()
+    expired = db.session.scalars(select(Appointment).where(
+        Appointment.status == S.pending_payment.value, Appointment.hold_expires_at <= now)).all()
+    for appointment in expired:
+        appointment.status, appointment.cancelled_at = S.cancelled.value, now
+        appointment.sequence += 1
+        db.session.execute(update(Reservation).where(Reservation.appointment_id == appointment.id).values(active=False))
+    return len(expired)
+
+
+def check_in(actor: User, appointment: Appointment, now: datetime | None = None) -> None:
+    if appointment.status != S.confirmed.value:
+        raise ValidationError("Only a confirmed appointment can be checked in.", code="not_allowed_now")
+    appointment.checked_in_at = now or utcnow()
+
+
+def mark_no_show(actor: User, appointment: Appointment, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    if appointment.starts_at > now:
+        raise ValidationError("An appointment can be marked missed only once its time has come.", code="too_early")
+    states.move(appointment, S.no_show)
+    _release(appointment)

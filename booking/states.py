@@ -1,0 +1,37 @@
+"""The appointment state machine: one table of allowed moves and one guard."""
+from __future__ import annotations
+
+from booking.errors import TransitionRefused
+from booking.models import Appointment, AppointmentStatus as S
+
+ALLOWED: dict[S, frozenset[S]] = {
+    S.pending_payment: frozenset({S.confirmed, S.cancelled}),
+    S.confirmed: frozenset({S.completed, S.cancelled, S.no_show}),
+    S.completed: frozenset(),
+    S.cancelled: frozenset(),
+    S.no_show: frozenset(),
+}
+MOVABLE = frozenset({S.pending_payment, S.confirmed})  # may be rescheduled
+ACTIVE = MOVABLE | {S.completed}  # counts against protocol spacing and holds a place
+
+_WHY = {
+    S.cancelled: "This appointment was cancelled.",
+    S.completed: "This appointment has already taken place.",
+    S.no_show: "This appointment was marked as missed.",
+    S.pending_payment: "This appointment is waiting for payment.",
+    S.confirmed: "This appointment is already confirmed.",
+}
+
+
+def move(appointment: Appointment, target: S) -> None:
+    """Change status if the table allows it, else refuse with a sentence that says why."""
+    current = S(appointment.status)
+    if target not in ALLOWED[current]:
+        raise TransitionRefused(_WHY[current] + f" It cannot be marked {target.value.replace('_', ' ')}.")
+    appointment.status = target.value
+
+
+def require_movable(appointment: Appointment) -> None:
+    current = S(appointment.status)
+    if current not in MOVABLE:
+        raise TransitionRefused(_WHY[current] + " It cannot be moved.")

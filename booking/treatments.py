@@ -1,0 +1,133 @@
+"""The treatment path's rules at booking time: clearance, the designated driver and protocol spacing."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from booking import protocols, states
+from booking.errors import ClearanceRequired
+from booking.models import Appointment, AppointmentStatus as S, Clearance, Protocol, Service
+from booking.requests import BookingRequest
+from clinic.database import utcnow
+from clinic.errors import ValidationError
+from clinic.extensions import db
+from clinic.models import Patient, User
+from clinic.settings import clinic_zone
+
+ACTIVE_STATUSES = (S.confirmed.value, S.pending_payment.value, S.completed.value)
+
+
+def check_booking(actor: User | None, request: BookingRequest, start: datetime, now: datetime) -> None:
+    """Refuse a treatment that lacks clearance, a driver, or breaks its protocol; sets request.protocol_code."""
+    if request.service.kind != "treatment":
+        return
+    protocol = protocol_for(request.patient, request.service, request.protocol_code, now)
+    if request.service.requires_driver and request.driver is None:
+        message = "Every treatment needs a designated driver to take you home. Please add their details."
+        raise ValidationError(message, code="driver_required", fields={"driver": message})
+    request.protocol_code = protocol.code
+    if not (request.override_reason and actor is not None and actor.is_staff):
+        check_spacing(request.patient, protocol, start, now)
+
+
+def check_reschedule(actor: User | None, appointment: Appointment, start: datetime, now: datetime) -> None:
+    if appointment.service.kind != "treatment" or not appointment.protocol_code:
+        return
+    if appointment.spacing_override_reason:
+        return
+    protocol = db.session.scalar(select(Protocol).where(Protocol.code == appointment.protocol_code))
+    if protocol is not None:
+        check_spacing(appointment.patient, protocol, start, now, ignore=appointment.id)
+
+
+def current_clearance(patient: Patient) -> Clearance | None:
+    """The patient's latest decision that has not been withdrawn."""
+    return db.session.scalar(select(Clearance).where(Clearance.patient_id == patient.id, Clearance.withdrawn_at.is_(None))
+                             .order_by(Clearance.decided_at.desc(), Clearance.id.desc()).limit(1))
+
+
+def protocol_for(patient: Patient, service: Service, code: str | None, now: datetime) -> Protocol:
+    """The protocol this treatment is booked under: the one asked for, else the patient's cleared protocol for
+    this service (induction until its course is booked, then maintenance)."""
+    clearance = current_clearance(patient) if patient.id is not None else None
+    cleared = set(clearance.protocols) if clearance is not None and clearance.cleared else set()
+    candidates = db.session.scalars(select(Protocol).where(Protocol.service_id == service.id, Protocol.active)
+                                    .order_by(Protocol.id)).all()
+    allowed = [p for p in candidates if p.code in cleared and (code is None or p.code == code)]
+    if not allowed:
+        raise ClearanceRequired("A clinician needs to clear you for this treatment before it can be booked. "
+                                "Please book a free consultation first.")
+    protocol = _next_in_course(patient, allowed)
+    if protocol.code == "esketamine" and clearance.rems_enrollment_date is None:
+        raise ValidationError("Esketamine can only be booked once your REMS enrollment date is on file. "
+                              "Please ask the clinic to record it.", code="rems_enrollment_required")
+    return protocol
+
+
+def _next_in_course(patient: Patient, allowed: list[Protocol]) -> Protocol:
+    for protocol in allowed:
+        rules = protocols.ProtocolRules.from_dict(protocol.rules)
+        if rules.max_treatments is None or len(treatment_dates(patient, protocol.code)) < rules.max_treatments:
+            return protocol
+    return allowed[-1]
+
+
+def treatment_dates(patient: Patient, protocol_code: str | None = None, ignore: int | None = None) -> list[date]:
+    """Local dates of the patient's treatments that still count (confirmed, held, completed)."""
+    query = (select(Appointment.starts_at, Appointment.status, Appointment.hold_expires_at).join(Service)
+             .where(Appointment.patient_id == patient.id, Service.kind == "treatment",
+                    Appointment.status.in_(ACTIVE_STATUSES)))
+    if protocol_code is not None:
+        query = query.where(Appointment.protocol_code == protocol_code)
+    if ignore is not None:
+        query = query.where(Appointment.id != ignore)
+    zone = clinic_zone()
+    return sorted(row.starts_at.astimezone(zone).date() for row in db.session.execute(query))
+
+
+def check_spacing(patient: Patient, protocol: Protocol, start: datetime, now: datetime, ignore: int | None = None) -> None:
+    day = start.astimezone(clinic_zone()).date()
+    rules = protocols.ProtocolRules.from_dict(protocol.rules)
+    others = treatment_dates(patient, None, ignore)
+    if day in others:
+        message = "Only one treatment a day is allowed, and you already have one that day. " \
+                  "Please choose another date."
+        raise ValidationError(message, code="spacing_violation", fields={"start": message})
+    violation = protocols.check(rules, treatment_dates(patient, protocol.code, ignore), day)
+    if violation is not None:
+        raise ValidationError(violation.message, code="spacing_violation", fields={"start": violation.message})
+
+
+def spacing_filter(patient: Patient, service: Service, now: datetime):
+    """For availability with a patient's token: a callable that keeps only starts their protocol allows,
+    or None when no protocol applies (no clearance means no treatment starts at all)."""
+    try:
+        protocol = protocol_for(patient, service, None, now)
+    except (ClearanceRequired, ValidationError):
+        return lambda _start: False
+    rules = protocols.ProtocolRules.from_dict(protocol.rules)
+    same, every = treatment_dates(patient, protocol.code), set(treatment_dates(patient))
+    zone = clinic_zone()
+    cache: dict[date, bool] = {}
+
+    def allowed(start: datetime) -> bool:
+        day = start.astimezone(zone).date()
+        if day not in cache:
+            cache[day] = day not in every and protocols.check(rules, same, day) is None
+        return cache[day]
+    return allowed
+
+
+def complete(actor: User, appointment: Appointment, *, dose_mg: int | None, notes: str | None,
+             released_to_driver: bool, now: datetime | None = None) -> None:
+    """Record the session and the discharge; a treatment stays open until released to its designated driver."""
+    now = now or utcnow()
+    if appointment.starts_at > now:
+        raise ValidationError("An appointment can be completed only once it has started.", code="not_started")
+    if appointment.service.kind == "treatment" and not released_to_driver:
+        message = "Confirm that the patient was released to their designated driver before completing the treatment."
+        raise ValidationError(message, code="driver_required", fields={"released_to_driver": message})
+    states.move(appointment, S.completed)
+    appointment.completed_at, appointment.dose_mg = now, dose_mg
+    appointment.completion_notes, appointment.released_to_driver = notes, released_to_driver
