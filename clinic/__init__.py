@@ -78,7 +78,7 @@ def _sqlite_write_transactions(engine) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from booking import api as booking_api, demo as booking_demo  # noqa: F401  (API routes; seed-demo part)
+    from booking import api as booking_api, clinical_api, demo as booking_demo  # noqa: F401  (API routes; seed-demo)
     from booking.views import bp as booking_bp
     from billing.views import bp as billing_bp
     from clinic.admin import bp as admin_bp

@@ -8,6 +8,7 @@ from datetime import time
 import click
 from blinker import Namespace
 from flask import Flask
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from clinic import accounts, mail
@@ -37,7 +38,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(outbox)
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def users():
     """Manage user accounts."""
 
@@ -59,6 +60,7 @@ def create_user(email: str, role: str, name: str):
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--timezone", "zone", default="America/New_York", show_default=True)
 def seed_demo(zone: str):
     """Create (or complete) the demo clinic. Safe to run again."""
@@ -91,7 +93,7 @@ def _seed_users() -> None:
             accounts.create_user(email, name, role, DEMO_PASSWORD)
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def outbox():
     """The mail outbox."""
 

@@ -1,0 +1,1 @@
+"""JSON API v1 for the clinical path: intake, clearance, outcome scores (routes on clinic.api's blueprint)."""
