@@ -10,7 +10,7 @@ from booking import notifications, queries, series as series_service, services, 
 from booking.models import Appointment, Service
 from booking.requests import BookingRequest, Driver
 from booking.serialize import appointment_json, local_iso, service_json
-from clinic import audit, jsonin
+from clinic import audit, jsonin, openapi
 from clinic.api import bp
 from clinic.auth_context import acting_user, require_api_user
 from clinic.database import utcnow
@@ -177,3 +177,89 @@ def create_series():
     audit.record("create", "series", appointments[0].series_id)
     db.session.commit()
     return jsonify(appointments=[appointment_json(a) for a in appointments]), 201
+
+
+def _id_param(name: str = "id") -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+_APPOINTMENT = {"type": "object", "properties": {"appointment": {"$ref": "#/components/schemas/Appointment"}}}
+_DRIVER = {"type": "object", "required": ["name", "phone", "relationship"], "properties": {
+    "name": {"type": "string"}, "phone": {"type": "string"}, "relationship": {"type": "string"}}}
+openapi.add_schemas({
+    "Service": {"type": "object", "properties": {
+        "code": {"type": "string"}, "name": {"type": "string"},
+        "kind": {"type": "string", "enum": ["consultation", "treatment", "psychotherapy"]},
+        "route": {"type": "string", "nullable": True, "enum": ["iv", "im", "intranasal", "sublingual", None]},
+        "duration_minutes": {"type": "integer"}, "monitoring_minutes": {"type": "integer"},
+        "price_cents": {"type": "integer"}, "currency": {"type": "string"}, "requires_driver": {"type": "boolean"},
+        "requires_clearance": {"type": "boolean"}, "modes": {"type": "array", "items": {"type": "string"}}}},
+    "Slot": {"type": "object", "properties": {"start": {"type": "string", "format": "date-time"},
+                                              "end": {"type": "string", "format": "date-time"},
+                                              "available": {"type": "integer"}}},
+    "Driver": _DRIVER,
+    "Appointment": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "service": {"type": "string"}, "start": {"type": "string", "format": "date-time"},
+        "end": {"type": "string", "format": "date-time"},
+        "status": {"type": "string", "enum": ["confirmed", "pending_payment", "completed", "cancelled", "no_show"]},
+        "patient_id": {"type": "integer", "nullable": True}, "provider_id": {"type": "integer"},
+        "chair_id": {"type": "integer", "nullable": True}, "amount_due_cents": {"type": "integer"},
+        "currency": {"type": "string"}, "hold_expires_at": {"type": "string", "format": "date-time", "nullable": True},
+        "driver": {"allOf": [{"$ref": "#/components/schemas/Driver"}], "nullable": True},
+        "manage_url": {"type": "string"}, "mode": {"type": "string", "nullable": True},
+        "protocol": {"type": "string", "nullable": True}, "series_id": {"type": "integer", "nullable": True}}},
+})
+openapi.add_paths({
+    "/services": {"get": {"summary": "The clinic's services", "security": [], "responses": openapi.ok(
+        "services", {"type": "object", "properties": {"services": {"type": "array", "items": {"$ref": "#/components/schemas/Service"}}}})}},
+    "/availability": {"get": {
+        "summary": "Start times at which a service can be booked (a patient's token leaves out starts their protocol forbids)",
+        "parameters": [{"name": n, "in": "query", "required": n != "to", "schema": {"type": "string", "format": f}}
+                       for n, f in (("service", "code"), ("from", "date"), ("to", "date"))],
+        "responses": {**openapi.ok("slots", {"type": "object", "properties": {
+            "service": {"type": "string"}, "timezone": {"type": "string"},
+            "slots": {"type": "array", "items": {"$ref": "#/components/schemas/Slot"}}}}),
+            **openapi.error_responses(401, 422)}}},
+    "/appointments": {
+        "get": {"summary": "Appointments (a patient's own; all for staff)", "parameters": [
+            {"name": n, "in": "query", "schema": {"type": "string", "format": "date"}} for n in ("from", "to")],
+            "responses": {**openapi.ok("appointments", {"type": "object", "properties": {"appointments": {
+                "type": "array", "items": {"$ref": "#/components/schemas/Appointment"}}}}), **openapi.error_responses(401, 422)}},
+        "post": {"summary": "Book an appointment", "requestBody": openapi.json_body({"type": "object", "required": ["service", "start"], "properties": {
+            "service": {"type": "string"}, "start": {"type": "string", "format": "date-time"},
+            "mode": {"type": "string", "enum": ["phone", "video", "in_person"]},
+            "patient": {"type": "object", "properties": {"name": {"type": "string"}, "email": {"type": "string"},
+                                                         "phone": {"type": "string"}, "date_of_birth": {"type": "string", "format": "date"}}},
+            "patient_id": {"type": "integer"}, "driver": {"$ref": "#/components/schemas/Driver"},
+            "protocol": {"type": "string"}, "notes": {"type": "string"}, "override_reason": {"type": "string"}}}),
+            "responses": {**openapi.ok("booked", _APPOINTMENT, status=201), **openapi.error_responses(400, 401, 403, 409, 422, 429)}}},
+    "/appointments/{id}": {"parameters": [_id_param()], "get": {
+        "summary": "One appointment", "responses": {**openapi.ok("appointment", _APPOINTMENT), **openapi.error_responses(401, 404)}}},
+    "/appointments/{id}/cancel": {"parameters": [_id_param()], "post": {
+        "summary": "Cancel (the refund follows the cancellation policy)",
+        "responses": {**openapi.ok("cancelled", {"type": "object", "properties": {
+            "appointment": {"$ref": "#/components/schemas/Appointment"},
+            "refund": {"type": "object", "nullable": True, "properties": {"amount_cents": {"type": "integer"}, "status": {"type": "string"}}}}}),
+            **openapi.error_responses(401, 404, 409)}}},
+    "/appointments/{id}/reschedule": {"parameters": [_id_param()], "post": {
+        "summary": "Move to a new start, same rules as booking",
+        "requestBody": openapi.json_body({"type": "object", "required": ["start"], "properties": {"start": {"type": "string", "format": "date-time"}}}),
+        "responses": {**openapi.ok("moved", _APPOINTMENT), **openapi.error_responses(400, 401, 404, 409, 422)}}},
+    "/appointments/{id}/calendar.ics": {"parameters": [_id_param()], "get": {
+        "summary": "The appointment as iCalendar", "responses": {**openapi.ok("calendar", {"type": "string"}, media="text/calendar"),
+                                                                **openapi.error_responses(401, 404)}}},
+    "/appointments/{id}/complete": {"parameters": [_id_param()], "post": {
+        "summary": "Record the session and the discharge to the designated driver (clinician)",
+        "requestBody": openapi.json_body({"type": "object", "properties": {
+            "dose_mg": {"type": "integer"}, "notes": {"type": "string"}, "released_to_driver": {"type": "boolean"}}}),
+        "responses": {**openapi.ok("completed", _APPOINTMENT), **openapi.error_responses(401, 403, 404, 409, 422)}}},
+    "/series": {"post": {
+        "summary": "Book a whole induction series that keeps every rule, all or nothing",
+        "requestBody": openapi.json_body({"type": "object", "required": ["protocol", "first_date", "driver"], "properties": {
+            "protocol": {"type": "string"}, "first_date": {"type": "string", "format": "date"},
+            "preferred_time": {"type": "string", "example": "09:00"}, "weekdays": {"type": "array", "items": {"type": "string"}},
+            "patient_id": {"type": "integer"}, "driver": {"$ref": "#/components/schemas/Driver"}}}),
+        "responses": {**openapi.ok("booked", {"type": "object", "properties": {"appointments": {
+            "type": "array", "items": {"$ref": "#/components/schemas/Appointment"}}}}, status=201),
+            **openapi.error_responses(400, 401, 403, 409, 422)}}},
+})

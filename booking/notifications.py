@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
+
 from booking import calendar as ical
+from booking.links import manage_url
 from booking.models import Appointment
 from clinic import mail
+from clinic.cli import outbox_round
+from clinic.extensions import db
 from clinic.settings import clinic_settings, clinic_zone
 
 
@@ -53,7 +58,6 @@ def ics_bytes(appointment: Appointment) -> bytes:
 
 
 def _send(appointment: Appointment, subject: str, template: str, dedupe_key: str | None = None) -> None:
-    from booking.links import manage_url
     attachment = {"filename": "appointment.ics", "content_type": "text/calendar; method=PUBLISH",
                   "content": ics_bytes(appointment).decode()}
     mail.queue(appointment.patient.email, subject, template, attachments=[attachment], dedupe_key=dedupe_key,
@@ -81,17 +85,18 @@ def reminder(appointment: Appointment) -> None:
 
 
 def driver_pickup(appointment: Appointment) -> None:
-    """The day before a treatment, a short note to the designated driver (by email to the patient's
-    address is wrong; drivers give a phone, so this goes to the outbox as a text for the front desk)."""
-    mail.queue(clinic_settings().email or appointment.patient.email, f"Pickup for {appointment.patient.name}",
+    """The day before a treatment, a short note for the designated driver with the pickup time.
+
+    Drivers give a phone number, not an email, and the clinic has no SMS gateway: the note goes to the
+    patient to forward, and the staff day view lists tomorrow's pickups for the front desk to call."""
+    mail.queue(appointment.patient.email, f"For your driver, {appointment.driver_name}: pickup details",
                "driver_pickup", dedupe_key=f"driver-{appointment.id}-{appointment.sequence}",
                appointment=appointment, pickup=local_datetime(appointment.ends_at))
 
 
-def due_reminders(now: datetime) -> int:
+@outbox_round.connect
+def due_reminders(_sender=None, *, now: datetime) -> int:
     """Queue reminders (and driver notes for treatments) for appointments within the reminder window."""
-    from sqlalchemy import select
-    from clinic.extensions import db
     window = now + timedelta(hours=clinic_settings().reminder_hours)
     due = db.session.scalars(select(Appointment).where(
         Appointment.status == "confirmed", Appointment.reminder_sent_at.is_(None),

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from booking import links, notifications, queries, services
+from booking import calendar_feeds, links, notifications, queries, services
 from booking.api import ics_response
 from booking.models import Appointment, Chair, Service
 from booking.serialize import local_iso
@@ -17,8 +17,10 @@ from clinic.auth_context import roles_required
 from clinic.database import utcnow
 from clinic.errors import DomainError
 from clinic.extensions import db
+from clinic.mail import absolute_url
 from clinic.models import Clinician, Role
 from clinic.settings import clinic_settings, clinic_zone
+from clinic.tokens import new_token, token_hash
 
 bp = Blueprint("booking", __name__)
 STAFF = (Role.clinician, Role.frontdesk, Role.billing, Role.admin)
@@ -132,3 +134,40 @@ def _day_arg() -> date:
         return date.fromisoformat(request.args["day"]) if request.args.get("day") else utcnow().astimezone(clinic_zone()).date()
     except ValueError:
         abort(404)
+
+
+@bp.post("/staff/calendar-feed")
+@roles_required(Role.clinician)
+def create_feed():
+    """A private iCal feed URL for the signed-in clinician; a new one revokes the old."""
+    clinician = _own_clinician()
+    token = new_token()
+    clinician.calendar_feed_token = token_hash(token)
+    audit.record("create_feed", "clinician", clinician.id)
+    db.session.commit()
+    return render_template("booking/feed_created.html", url=absolute_url("booking.clinician_feed", token=token))
+
+
+@bp.post("/staff/calendar-feed/revoke")
+@roles_required(Role.clinician)
+def revoke_feed():
+    clinician = _own_clinician()
+    clinician.calendar_feed_token = None
+    audit.record("revoke_feed", "clinician", clinician.id)
+    db.session.commit()
+    flash("Your calendar feed link no longer works.")
+    return redirect(url_for("booking.staff"))
+
+
+def _own_clinician() -> Clinician:
+    if current_user.clinician is None:
+        abort(404)
+    return current_user.clinician
+
+
+@bp.get("/calendar/<token>.ics")
+def clinician_feed(token: str):
+    clinician = db.session.scalar(select(Clinician).where(Clinician.calendar_feed_token == token_hash(token)))
+    if clinician is None:
+        abort(404)
+    return Response(calendar_feeds.clinician_feed(clinician, utcnow()), mimetype="text/calendar")

@@ -1,14 +1,14 @@
 """Administrator pages: clinic details and policies, opening hours, staff accounts."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp
 from zoneinfo import available_timezones
 
-from clinic import accounts, audit
+from clinic import accounts, audit, sessions
 from clinic.auth_context import roles_required
 from clinic.errors import DomainError
 from clinic.extensions import db
@@ -73,4 +73,20 @@ def create_staff():
         flash(f"{user.name} can now sign in as {user.role}.")
     else:
         flash(" ".join(e for errors in form.errors.values() for e in errors))
+    return redirect(url_for("admin.index"))
+
+
+@bp.post("/users/<int:user_id>/active")
+@roles_required(Role.admin)
+def set_active(user_id: int):
+    """Disable (or re-enable) an account; disabling ends all of its sessions and tokens at once."""
+    user = db.session.get(User, user_id)
+    if user is None or user.id == current_user.id:
+        abort(404)
+    user.active = not user.active
+    if not user.active:
+        sessions.end_all(user)
+    audit.record("enable" if user.active else "disable", "user", user.id)
+    db.session.commit()
+    flash(f"{user.name} is now {'enabled' if user.active else 'disabled'}.")
     return redirect(url_for("admin.index"))

@@ -12,6 +12,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from clinic import accounts, mail
+from clinic.database import utcnow
 from clinic.errors import DomainError
 from clinic.extensions import db
 from clinic.models import ClinicSettings, OpeningHours, Role, User
@@ -20,6 +21,8 @@ signals = Namespace()
 #: Sent by `flask seed-demo` after the clinic's own demo data, with `timezone`; booking and billing
 #: connect to add theirs (core never imports them). Receivers must be idempotent.
 demo_seeding = signals.signal("demo-seeding")
+#: Sent by `flask outbox send` before each round, with `now`; booking connects to queue due reminders.
+outbox_round = signals.signal("outbox-round")
 
 DEMO_PASSWORD = "demo-clinic-2026"
 DEMO_USERS = [
@@ -104,6 +107,8 @@ def outbox():
 def send(loop: bool, interval: float):
     """Send the mails that are due, retrying failures later."""
     while True:
+        outbox_round.send(None, now=utcnow())
+        db.session.commit()
         sent, failed = mail.send_pending()
         if sent or failed or not loop:
             click.echo(f"sent {sent}, failed {failed}")

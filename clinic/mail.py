@@ -11,7 +11,7 @@ import smtplib
 from datetime import timedelta
 from email.message import EmailMessage
 
-from flask import current_app, render_template, url_for
+from flask import current_app, render_template
 from sqlalchemy import select
 
 from clinic.database import utcnow
@@ -24,7 +24,9 @@ MAX_ATTEMPTS = 8
 
 
 def absolute_url(endpoint: str, **values) -> str:
-    return current_app.config["PUBLIC_URL"].rstrip("/") + url_for(endpoint, **values)
+    """A full link for an email; works outside a request too (the outbox sender queues reminders)."""
+    path = current_app.url_map.bind("localhost").build(endpoint, values)
+    return current_app.config["PUBLIC_URL"].rstrip("/") + path
 
 
 def queue(to: str, subject: str, template: str, *, attachments: list[dict] | None = None,

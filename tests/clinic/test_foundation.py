@@ -1,4 +1,6 @@
 """The foundation: tokens, records only their owner sees, throttling, CSRF, headers, sessions."""
+import re
+
 import pytest
 
 from tests.conftest import DEMO_PASSWORD, api_token, csrf_from
@@ -80,3 +82,80 @@ def test_malformed_json_and_wrong_types_get_4xx_json(demo, client):
     assert odd.status_code == 422
     huge = client.post("/api/v1/tokens", data="x" * (2 * 1024 * 1024), content_type="application/json")
     assert huge.status_code == 413
+
+
+def test_disabling_a_user_ends_their_session_and_tokens(demo, client, app):
+    headers = api_token(client, "frontdesk@clinic.test")
+    staff = app.test_client()
+    assert login(staff, "frontdesk@clinic.test").status_code == 302
+    assert staff.get("/staff").status_code == 200
+    admin = app.test_client()
+    with app.app_context():
+        from clinic.accounts import find_user, enable_totp
+        import pyotp
+        from clinic.extensions import db
+        secret = pyotp.random_base32()
+        enable_totp(find_user("admin@clinic.test"), secret, pyotp.TOTP(secret).now())
+        target = find_user("frontdesk@clinic.test").id
+        db.session.commit()
+    assert login(admin, "admin@clinic.test").headers["Location"].endswith("/login/verify")
+    page = admin.get("/login/verify").get_data(as_text=True)
+    verified = admin.post("/login/verify", data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_from(page)})
+    assert verified.status_code == 302
+    token = csrf_from(admin.get("/admin/").get_data(as_text=True))
+    assert admin.post(f"/admin/users/{target}/active", data={"csrf_token": token}).status_code == 302
+    assert staff.get("/staff").status_code == 302
+    assert client.get("/api/v1/appointments", headers=headers).status_code == 401
+
+
+def test_admin_without_second_factor_is_sent_to_set_one_up(demo, client):
+    login(client, "admin@clinic.test")
+    response = client.get("/admin/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/account/security")
+
+
+def test_staff_session_ends_after_thirty_idle_minutes(demo, client, app):
+    from datetime import timedelta
+    from clinic.database import utcnow
+    from clinic.extensions import db
+    from clinic.models import UserSession
+    login(client, "frontdesk@clinic.test")
+    assert client.get("/staff").status_code == 200
+    with app.app_context():
+        db.session.execute(db.update(UserSession).values(last_seen_at=utcnow() - timedelta(minutes=31)))
+        db.session.commit()
+    assert client.get("/staff").status_code == 302
+
+
+def test_password_reset_link_works_once(demo, client, app):
+    from clinic.extensions import db
+    from clinic.models import OutboxMessage
+    page = client.get("/password/forgot").get_data(as_text=True)
+    client.post("/password/forgot", data={"email": "patient@clinic.test", "csrf_token": csrf_from(page)})
+    with app.app_context():
+        text = db.session.scalars(db.select(OutboxMessage).where(OutboxMessage.kind == "password_reset")).one().text
+    path = re.search(r"http://127.0.0.1:5000(/password/reset/\S+)", text).group(1)
+    form = client.get(path).get_data(as_text=True)
+    new = {"password": "a calmer harbour at dawn 42", "confirm": "a calmer harbour at dawn 42", "csrf_token": csrf_from(form)}
+    assert client.post(path, data=new).status_code == 302
+    assert login(client, "patient@clinic.test", "a calmer harbour at dawn 42").status_code == 302
+    again = client.post(path, data={**new, "csrf_token": csrf_from(client.get(path).get_data(as_text=True))})
+    assert again.headers["Location"].endswith("/password/forgot")
+
+
+def test_register_confirm_then_sign_in(demo, client, app):
+    from clinic.extensions import db
+    from clinic.models import OutboxMessage
+    page = client.get("/register").get_data(as_text=True)
+    weak = client.post("/register", data={"name": "New Person", "email": "new@example.com", "password": "password1",
+                                          "confirm": "password1", "csrf_token": csrf_from(page)})
+    assert weak.status_code == 200 and "characters" in weak.get_data(as_text=True)
+    strong = "lantern orchard velvet 93"
+    client.post("/register", data={"name": "New Person", "email": "new@example.com", "password": strong,
+                                   "confirm": strong, "csrf_token": csrf_from(page)})
+    assert login(client, "new@example.com", strong).status_code == 200  # not confirmed yet
+    with app.app_context():
+        text = db.session.scalars(db.select(OutboxMessage).where(OutboxMessage.kind == "verify_email")).one().text
+    client.get(re.search(r"http://127.0.0.1:5000(/register/confirm/\S+)", text).group(1))
+    assert login(client, "new@example.com", strong).status_code == 302
+    assert client.get("/account").status_code == 200
