@@ -47,7 +47,8 @@ def register_patient(name: str, email: str, password: str) -> None:
     an address already registered gets a reminder instead, so the page never reveals who has an account."""
     existing = find_user(email)
     if existing:
-        mail.queue(existing.email, "You already have an account", "already_registered", name=existing.name)
+        mail.queue(existing.email, "You already have an account", "already_registered", name=existing.name,
+                   link=mail.absolute_url("auth.forgot_password"))
         return
     user = User(email=email.strip().lower(), name=name.strip(), role=Role.patient.value,
                 password_hash=hash_password(password))

@@ -159,3 +159,28 @@ def test_register_confirm_then_sign_in(demo, client, app):
     client.get(re.search(r"http://127.0.0.1:5000(/register/confirm/\S+)", text).group(1))
     assert login(client, "new@example.com", strong).status_code == 302
     assert client.get("/account").status_code == 200
+
+
+def test_production_refuses_to_start_without_secret_key_and_database(monkeypatch, tmp_path):
+    from clinic import config
+    monkeypatch.setenv("CLINIC_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db.example/clinic")
+    with pytest.raises(config.ConfigError, match="SECRET_KEY"):
+        config.load(tmp_path)
+    monkeypatch.setenv("SECRET_KEY", "s3cret")
+    monkeypatch.delenv("DATABASE_URL")
+    with pytest.raises(config.ConfigError, match="DATABASE_URL"):
+        config.load(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db.example/clinic")
+    loaded = config.load(tmp_path)
+    assert loaded["SESSION_COOKIE_SECURE"] is True and loaded["SESSION_COOKIE_HTTPONLY"] is True
+
+
+def test_users_create_reads_the_password_from_standard_input(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "create", "nurse@clinic.test", "--role", "clinician", "--name", "Nia Nurse"],
+                           input="steady river lantern 58\n")
+    assert result.exit_code == 0, result.output
+    weak = runner.invoke(args=["users", "create", "x@clinic.test", "--role", "billing", "--name", "X"], input="short\n")
+    assert weak.exit_code != 0 and "characters" in weak.output
