@@ -7,6 +7,7 @@ from datetime import date
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from booking import calendar_feeds, links, notifications, queries, services
 from booking.api import ics_response
@@ -18,7 +19,7 @@ from clinic.database import utcnow
 from clinic.errors import DomainError
 from clinic.extensions import db
 from clinic.mail import absolute_url
-from clinic.models import Clinician, Role
+from clinic.models import Clinician, ClinicSettings, Role
 from clinic.settings import clinic_settings, clinic_zone
 from clinic.tokens import new_token, token_hash
 
@@ -26,9 +27,19 @@ bp = Blueprint("booking", __name__)
 STAFF = (Role.clinician, Role.frontdesk, Role.billing, Role.admin)
 
 
+def _settings_for_page():
+    """The layout shows the clinic's name on every page, error pages included: those must render even
+    when the database is what failed."""
+    try:
+        return clinic_settings()
+    except SQLAlchemyError:
+        db.session.rollback()
+        return ClinicSettings(name="Clinic", address="", phone="")
+
+
 @bp.app_context_processor
 def _helpers():
-    return {"clinic_settings": clinic_settings, "local_datetime": notifications.local_datetime,
+    return {"clinic_settings": _settings_for_page, "local_datetime": notifications.local_datetime,
             "local_time": notifications.local_time}
 
 
