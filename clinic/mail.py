@@ -56,7 +56,9 @@ def send_pending(limit: int = 100) -> tuple[int, int]:
     """Send what is due; returns (sent, failed). Safe on several hosts at once: rows are claimed with
     FOR UPDATE SKIP LOCKED on PostgreSQL (SQLite has one writer at a time anyway)."""
     sent = failed = 0
-    for message in _claim_due(limit):
+    # One row per transaction: a row's lock must last until its own commit, or a second sender could claim
+    # (and send again) rows this one claimed but had not reached when it committed the first.
+    while sent + failed < limit and (message := _claim_next()) is not None:
         try:
             _deliver(message)
         except (OSError, smtplib.SMTPException) as error:
@@ -70,10 +72,10 @@ def send_pending(limit: int = 100) -> tuple[int, int]:
     return sent, failed
 
 
-def _claim_due(limit: int) -> list[OutboxMessage]:
+def _claim_next() -> OutboxMessage | None:
     query = (select(OutboxMessage).where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= utcnow())
-             .order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True))
-    return list(db.session.scalars(query))
+             .order_by(OutboxMessage.id).limit(1).with_for_update(skip_locked=True))
+    return db.session.scalar(query)
 
 
 def _retry_later(message: OutboxMessage, error: Exception) -> None:

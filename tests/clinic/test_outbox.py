@@ -1,0 +1,201 @@
+"""Mail leaves through the outbox: queued with the booking, sent after it by `flask outbox send` to a real SMTP
+server (an aiosmtpd sink on this machine), retried later when the server is down, never sent twice."""
+import socket
+import threading
+import time as time_module
+from datetime import datetime, time, timedelta, timezone
+from email import message_from_bytes, policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from icalendar import Calendar
+from sqlalchemy import select
+
+from booking.models import Appointment
+from clinic import mail
+from clinic.extensions import db
+from clinic.models import OutboxMessage
+from tests.conftest import NEW_YORK, at, guest_booking, next_weekday
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Sink:
+    """Collects every message an SMTP client hands over; `delay` keeps each delivery open a little while."""
+
+    def __init__(self, delay: float = 0.0):
+        self.messages = []
+        self.delay = delay
+        self.on_message = lambda: None
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            time_module.sleep(self.delay)  # blocks the sink's loop on purpose: deliveries overlap the senders' work
+        with self._lock:
+            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        self.on_message()
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp(app):
+    """A real SMTP server on 127.0.0.1, and the app told to use it."""
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port, MAIL_FROM="Clinic <care@clinic.example>")
+    yield sink
+    controller.stop()
+
+
+def send_outbox(app) -> str:
+    result = app.test_cli_runner().invoke(args=["outbox", "send"])
+    assert result.exit_code == 0, result.output
+    return result.output.strip()
+
+
+def book_consultation(client, hour: int = 10, minute: int = 0, email: str = "casey@example.com") -> dict:
+    response = client.post("/api/v1/appointments", json=guest_booking(next_weekday(0), hour, minute, email=email))
+    assert response.status_code == 201, response.json
+    return response.json["appointment"]
+
+
+def outbox(app) -> list[OutboxMessage]:
+    with app.app_context():
+        rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        db.session.expunge_all()
+        return rows
+
+
+def ics_attachment(message):
+    (attachment,) = [part for part in message.iter_attachments() if part.get_content_type() == "text/calendar"]
+    return attachment
+
+
+def test_booking_queues_a_confirmation_with_the_ics_attached(demo, client, app):
+    book_consultation(client, 10, 30)
+
+    (queued,) = outbox(app)
+    assert queued.to == "casey@example.com" and queued.status == "pending" and queued.attempts == 0
+    assert queued.text and queued.subject
+    (attachment,) = queued.attachments
+    assert attachment["filename"].endswith(".ics")
+    assert attachment["content_type"].startswith("text/calendar")
+    assert "BEGIN:VEVENT" in attachment["content"] and "TZID=America/New_York" in attachment["content"]
+
+
+def test_outbox_send_delivers_the_confirmation_to_the_smtp_server(demo, client, app, smtp):
+    booked = book_consultation(client, 10, 30)
+
+    assert send_outbox(app) == "sent 1, failed 0"
+
+    (received,) = smtp.messages
+    assert received["To"] == "casey@example.com"
+    assert received["From"] == "Clinic <care@clinic.example>"
+    assert received.get_body(("plain",)).get_content().strip()
+    event = Calendar.from_ical(ics_attachment(received).get_content()).walk("VEVENT")[0]
+    assert event["DTSTART"].params["TZID"] == "America/New_York"
+    assert event["DTSTART"].dt.replace(tzinfo=None) == datetime.combine(next_weekday(0), time(10, 30))
+    assert booked["start"] == at(next_weekday(0), 10, 30)
+    (sent,) = outbox(app)
+    assert sent.status == "sent" and sent.sent_at is not None and sent.attempts == 1 and sent.last_error is None
+
+
+def test_sending_again_sends_nothing_twice(demo, client, app, smtp):
+    book_consultation(client, 10, email="one@example.com")
+    book_consultation(client, 11, email="two@example.com")
+
+    assert send_outbox(app) == "sent 2, failed 0"
+    assert send_outbox(app) == "sent 0, failed 0"
+
+    assert sorted(m["To"] for m in smtp.messages) == ["one@example.com", "two@example.com"]
+
+
+def test_smtp_server_down_leaves_the_mail_pending_for_later_and_the_booking_stands(demo, client, app):
+    port = free_port()  # nothing listens here
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
+    booked = book_consultation(client, 9, 45)
+    before = datetime.now(timezone.utc)
+
+    assert send_outbox(app) == "sent 0, failed 1"
+
+    (waiting,) = outbox(app)
+    assert waiting.status == "pending" and waiting.attempts == 1 and waiting.sent_at is None
+    assert waiting.next_attempt_at > before and waiting.last_error
+    assert send_outbox(app) == "sent 0, failed 0"  # not due yet: no hammering a server that is down
+    assert outbox(app)[0].attempts == 1
+    with app.app_context():
+        assert db.session.get(Appointment, booked["id"]).status == "confirmed"
+    slots = client.get("/api/v1/availability", query_string={
+        "service": "consultation", "from": next_weekday(0).isoformat()}).json["slots"]
+    assert {s["start"]: s["available"] for s in slots}[at(next_weekday(0), 9, 45)] == 1
+
+
+def test_mail_that_failed_is_delivered_once_the_server_is_back(demo, client, app):
+    port = free_port()
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
+    book_consultation(client, 9, 45)
+    assert send_outbox(app) == "sent 0, failed 1"
+
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        with app.app_context():
+            db.session.execute(OutboxMessage.__table__.update().values(
+                next_attempt_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+            db.session.commit()
+        assert send_outbox(app) == "sent 1, failed 0"
+    finally:
+        controller.stop()
+
+    assert [m["To"] for m in sink.messages] == ["casey@example.com"]
+    (sent,) = outbox(app)
+    assert sent.status == "sent" and sent.attempts == 2
+
+
+def run_senders(app, count: int, stagger: threading.Event | None = None) -> list[tuple[int, int]]:
+    """`count` senders in their own threads and sessions, as on several hosts; with `stagger`, every sender
+    after the first starts only once that event is set (while the first is part-way through its batch)."""
+    results, errors = [], []
+
+    def sender(number: int):
+        try:
+            if number and stagger is not None:
+                stagger.wait(10)
+            with app.app_context():
+                results.append(mail.send_pending())
+                db.session.remove()
+        except Exception as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=sender, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    return results
+
+
+@pytest.mark.parametrize("staggered", [False, True], ids=["together", "second-joins-mid-batch"])
+def test_two_senders_never_send_a_message_twice(demo, client, app, smtp, staggered):
+    """`flask outbox send` may run on several hosts; each message must still leave exactly once, also when a
+    second sender starts while the first is still working through what it claimed."""
+    emails = [f"guest{n}@example.com" for n in range(6)]
+    for n, email in enumerate(emails):
+        book_consultation(client, 9 + n, email=email)
+    smtp.delay = 0.2
+    first_delivered = threading.Event()
+    smtp.on_message = first_delivered.set
+
+    results = run_senders(app, 2, stagger=first_delivered if staggered else None)
+
+    assert sorted(m["To"] for m in smtp.messages) == sorted(emails)
+    assert sum(sent for sent, _failed in results) == len(emails)
+    assert {row.status for row in outbox(app)} == {"sent"}
