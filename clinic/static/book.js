@@ -1,0 +1,389 @@
+/*
+ * Booking pages: the time picker ([data-slot-picker], fed by GET /api/v1/availability) and the
+ * free-consultation form ([data-booking-form], sent to POST /api/v1/appointments).
+ *
+ * Times are the clinic's wall-clock times: the API gives each start as ISO 8601 with the clinic's
+ * offset, and the date and "HH:MM" are read from that string itself. Converting with Date() would
+ * show the browser's zone, which is wrong for a patient travelling or booking for another city.
+ */
+(function () {
+  "use strict";
+
+  var WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+  var MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December"];
+  var PATIENT_FIELDS = { name: "patient-name", email: "patient-email", phone: "patient-phone" };
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) { node.setAttribute(name, attrs[name]); });
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  /* "2026-12-01T09:00:00-05:00" -> {date: "2026-12-01", hour: 9, minute: 0} */
+  function wallClock(iso) {
+    var match = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})/.exec(iso || "");
+    return match ? { date: match[1], hour: Number(match[2]), minute: Number(match[3]) } : null;
+  }
+
+  function timeLabel(clock) {
+    var hour = clock.hour % 12 || 12;
+    return hour + ":" + String(clock.minute).padStart(2, "0") + " " + (clock.hour < 12 ? "AM" : "PM");
+  }
+
+  /* A calendar date as a UTC midnight, so weekday arithmetic never meets the browser's zone. */
+  function calendarDate(isoDate) {
+    var parts = isoDate.split("-").map(Number);
+    return new Date(Date.UTC(parts[0], parts[1] - 1, parts[2]));
+  }
+
+  function addDays(isoDate, days) {
+    var date = calendarDate(isoDate);
+    date.setUTCDate(date.getUTCDate() + days);
+    return date.toISOString().slice(0, 10);
+  }
+
+  function dayLabel(isoDate) {
+    var date = calendarDate(isoDate);
+    return WEEKDAYS[date.getUTCDay()] + " " + date.getUTCDate() + " " + MONTHS[date.getUTCMonth()];
+  }
+
+  function partOfDay(clock) {
+    if (clock.hour < 12) return "Morning";
+    return clock.hour < 17 ? "Afternoon" : "Evening";
+  }
+
+  /* Arrow keys, Home and End move between the buttons of one list; Tab still reaches each of them. */
+  function arrowKeys(list) {
+    list.addEventListener("keydown", function (event) {
+      var buttons = Array.prototype.slice.call(list.querySelectorAll("button"));
+      var index = buttons.indexOf(document.activeElement);
+      if (index < 0) return;
+      var next = { ArrowRight: index + 1, ArrowDown: index + 1, ArrowLeft: index - 1, ArrowUp: index - 1,
+        Home: 0, End: buttons.length - 1 }[event.key];
+      if (next === undefined) return;
+      event.preventDefault();
+      buttons[Math.max(0, Math.min(buttons.length - 1, next))].focus();
+    });
+  }
+
+  function press(buttons, chosen) {
+    buttons.forEach(function (button) { button.setAttribute("aria-pressed", String(button === chosen)); });
+  }
+
+  // ---- The time picker --------------------------------------------------------------------------
+
+  function SlotPicker(root) {
+    this.root = root;
+    this.input = document.getElementById(root.dataset.target) || root.querySelector('input[name="start"]');
+    this.status = root.querySelector("[data-slot-status]");
+    this.daysBox = root.querySelector("[data-slot-days]");
+    this.timesBox = root.querySelector("[data-slot-times]");
+    this.chosen = root.querySelector("[data-slot-chosen]");
+    this.byDay = new Map();
+    this.day = null;
+    this.listeners = [];
+  }
+
+  SlotPicker.prototype.onChange = function (listener) { this.listeners.push(listener); };
+
+  /* Today in the clinic's zone (the browser may be elsewhere); the page's own date if Intl can't say. */
+  SlotPicker.prototype.firstDay = function () {
+    try {
+      var parts = new Intl.DateTimeFormat("en-CA", { timeZone: this.root.dataset.timezone, year: "numeric",
+        month: "2-digit", day: "2-digit" }).formatToParts(new Date());
+      var get = function (type) { return parts.filter(function (p) { return p.type === type; })[0].value; };
+      return get("year") + "-" + get("month") + "-" + get("day");
+    } catch (error) {
+      return this.root.dataset.from || new Date().toISOString().slice(0, 10);
+    }
+  };
+
+  SlotPicker.prototype.url = function () {
+    var first = this.firstDay();
+    var last = addDays(first, Number(this.root.dataset.days || 14) - 1);
+    var query = new URLSearchParams({ service: this.root.dataset.service, from: first, to: last });
+    return this.root.dataset.url + "?" + query.toString();
+  };
+
+  /* Fetch the free times; `note` (optional) is said first, e.g. why the times were refreshed. */
+  SlotPicker.prototype.load = function (note) {
+    var picker = this;
+    picker.setStatus((note ? note + " " : "") + "Loading free times…");
+    picker.select(null);
+    return fetch(picker.url(), { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (response) {
+        return response.json().then(function (body) {
+          if (!response.ok) throw new Error((body.error && body.error.message) || "failed");
+          return body;
+        });
+      })
+      .then(function (body) { picker.show(body.slots || [], note); })
+      .catch(function () { picker.failed(); });
+  };
+
+  SlotPicker.prototype.setStatus = function (text) {
+    this.status.textContent = text;
+  };
+
+  SlotPicker.prototype.failed = function () {
+    var picker = this;
+    picker.daysBox.replaceChildren();
+    picker.timesBox.replaceChildren();
+    picker.setStatus("We could not load the free times just now. ");
+    var retry = el("button", { type: "button", class: "btn btn-secondary btn-small" }, "Try again");
+    retry.addEventListener("click", function () { picker.load(); });
+    picker.status.appendChild(retry);
+  };
+
+  SlotPicker.prototype.show = function (slots, note) {
+    var previousDay = this.day;
+    this.byDay = new Map();
+    slots.forEach(function (slot) {
+      var clock = wallClock(slot.start);
+      if (!clock || slot.available < 1) return;
+      if (!this.byDay.has(clock.date)) this.byDay.set(clock.date, []);
+      this.byDay.get(clock.date).push({ start: slot.start, clock: clock });
+    }, this);
+    this.renderDays();
+    if (this.byDay.size === 0) {
+      var phone = this.root.dataset.phone;
+      this.setStatus((note ? note + " " : "") + "There are no free times in the next two weeks." +
+        (phone ? " Please call us on " + phone + " and we will find a time with you." : ""));
+      return;
+    }
+    var days = this.byDay.size === 1 ? "1 day" : this.byDay.size + " days";
+    this.setStatus((note ? note + " " : "") + "Free times on " + days + ". Choose a day, then a time.");
+    this.showDay(this.byDay.has(previousDay) ? previousDay : this.byDay.keys().next().value, false);
+  };
+
+  SlotPicker.prototype.renderDays = function () {
+    var picker = this;
+    var heading = el("h3", { class: "slot-day-title", id: "slot-days-title" }, "Day");
+    var list = el("ul", { class: "slot-list", "aria-labelledby": "slot-days-title" });
+    picker.byDay.forEach(function (times, day) {
+      var date = calendarDate(day);
+      var button = el("button", { type: "button", class: "slot", "aria-pressed": "false", "data-day": day });
+      button.textContent = WEEKDAYS[date.getUTCDay()].slice(0, 3) + " " + date.getUTCDate() + " " +
+        MONTHS[date.getUTCMonth()].slice(0, 3);
+      button.setAttribute("aria-label", dayLabel(day) + ", " + times.length + (times.length === 1 ? " time" : " times"));
+      button.addEventListener("click", function () { picker.showDay(day, true); });
+      list.appendChild(el("li")).appendChild(button);
+    });
+    arrowKeys(list);
+    picker.daysBox.replaceChildren(heading, list);
+    if (picker.byDay.size === 0) picker.daysBox.replaceChildren();
+  };
+
+  /* Show the times of one day; `focusFirst` moves focus to its first time (after a click on a day). */
+  SlotPicker.prototype.showDay = function (day, focusFirst) {
+    var picker = this;
+    picker.day = day;
+    var dayButtons = Array.prototype.slice.call(picker.daysBox.querySelectorAll("button[data-day]"));
+    press(dayButtons, dayButtons.filter(function (b) { return b.dataset.day === day; })[0]);
+    picker.select(null);
+    var box = document.createDocumentFragment();
+    box.appendChild(el("h3", { class: "slot-day-title", id: "slot-times-title" }, "Times on " + dayLabel(day)));
+    var groups = new Map();
+    picker.byDay.get(day).forEach(function (slot) {
+      var part = partOfDay(slot.clock);
+      if (!groups.has(part)) groups.set(part, []);
+      groups.get(part).push(slot);
+    });
+    groups.forEach(function (slots, part) {
+      var id = "slot-times-" + part.toLowerCase();
+      box.appendChild(el("p", { class: "muted small slot-part", id: id }, part));
+      var list = el("ul", { class: "slot-list", "aria-labelledby": "slot-times-title " + id });
+      slots.forEach(function (slot) {
+        var button = el("button", { type: "button", class: "slot", "aria-pressed": "false", "data-start": slot.start },
+          timeLabel(slot.clock));
+        button.addEventListener("click", function () { picker.select(button); });
+        list.appendChild(el("li")).appendChild(button);
+      });
+      arrowKeys(list);
+      box.appendChild(list);
+    });
+    picker.timesBox.replaceChildren(box);
+    if (focusFirst) {
+      var first = picker.timesBox.querySelector("button");
+      if (first) first.focus();
+    }
+  };
+
+  SlotPicker.prototype.select = function (button) {
+    var buttons = Array.prototype.slice.call(this.timesBox.querySelectorAll("button[data-start]"));
+    press(buttons, button);
+    var start = button ? button.dataset.start : "";
+    this.input.value = start;
+    this.chosen.textContent = button ? "You chose " + dayLabel(wallClock(start).date) + " at " + button.textContent + "." : "";
+    this.listeners.forEach(function (listener) { listener(start); });
+  };
+
+  // ---- Errors shown by field ----------------------------------------------------------------------
+
+  function ErrorDisplay(form) {
+    this.form = form;
+    this.summary = form.querySelector("[data-error-summary]");
+  }
+
+  ErrorDisplay.prototype.clear = function () {
+    this.form.querySelectorAll(".field-error[data-from-api]").forEach(function (node) { node.remove(); });
+    this.form.querySelectorAll(".field-invalid").forEach(function (node) { node.classList.remove("field-invalid"); });
+    this.form.querySelectorAll("[aria-invalid]").forEach(function (node) {
+      node.removeAttribute("aria-invalid");
+      var describedBy = (node.getAttribute("aria-describedby") || "").split(" ").filter(function (id) {
+        return id && !/-error$/.test(id);
+      });
+      if (describedBy.length) node.setAttribute("aria-describedby", describedBy.join(" "));
+      else node.removeAttribute("aria-describedby");
+    });
+    if (this.summary) {
+      this.summary.hidden = true;
+      this.summary.querySelector("[data-error-list]").replaceChildren();
+    }
+  };
+
+  /* Put a message by its field; returns the id to link to, or null when the form has no such field. */
+  ErrorDisplay.prototype.markField = function (name, message) {
+    var wrapper = this.form.querySelector('[data-field="' + name + '"]');
+    if (!wrapper) return null;
+    var control = wrapper.querySelector("input:not([type=hidden]), select, textarea");
+    var id = name + "-error";
+    var error = el("p", { class: "field-error", id: id, "data-from-api": "" });
+    error.appendChild(el("span", { class: "visually-hidden" }, "Error: "));
+    error.appendChild(document.createTextNode(message));
+    var before = wrapper.querySelector("[data-error-before]");
+    var after = wrapper.querySelector(".field-hint") || wrapper.querySelector("legend, label");
+    if (before) before.parentNode.insertBefore(error, before);
+    else if (after) after.after(error);
+    else wrapper.prepend(error);
+    wrapper.classList.add("field-invalid");
+    var described = name === "mode" ? wrapper.querySelector("fieldset") : control;
+    if (described) {
+      described.setAttribute("aria-describedby", ((described.getAttribute("aria-describedby") || "") + " " + id).trim());
+    }
+    if (control && name !== "mode") control.setAttribute("aria-invalid", "true");
+    var target = control || wrapper.querySelector("[id]");
+    return target ? target.id : null;
+  };
+
+  /* message: the API's sentence; fields: {name: message}, possibly for names this form doesn't have
+     (such as "patient"): those are listed in the summary only. */
+  ErrorDisplay.prototype.show = function (message, fields) {
+    var display = this;
+    var list = display.summary.querySelector("[data-error-list]");
+    var texts = [];
+    Object.keys(fields || {}).forEach(function (name) {
+      var text = typeof fields[name] === "string" && fields[name] ? fields[name] : message;
+      var id = display.markField(name, text);
+      var item = el("li");
+      if (id) item.appendChild(el("a", { href: "#" + id }, text));
+      else item.textContent = text;
+      list.appendChild(item);
+      texts.push(text);
+    });
+    if (texts.indexOf(message) < 0) list.prepend(el("li", {}, message));
+    display.summary.hidden = false;
+    display.summary.focus();
+  };
+
+  // ---- Booking a consultation -----------------------------------------------------------------------
+
+  /* Stay on this site even if the absolute link was built for another host name (a proxy, a port). */
+  function sameSitePath(url) {
+    var parsed = new URL(url, window.location.href);
+    return parsed.pathname + parsed.search + parsed.hash;
+  }
+
+  function bookingBody(form) {
+    var data = new FormData(form);
+    var body = { service: form.dataset.service, start: data.get("start"), mode: data.get("mode") || "phone" };
+    if (form.querySelector("#patient-name")) {
+      body.patient = { name: data.get("name") || "", email: data.get("email") || "", phone: data.get("phone") || "" };
+    }
+    return body;
+  }
+
+  function initBookingForm(form, picker) {
+    var errors = new ErrorDisplay(form);
+    var submit = form.querySelector("[data-submit]");
+    var label = submit.textContent;
+    submit.disabled = false;
+    picker.onChange(function (start) {
+      if (!start) return;
+      var wrapper = form.querySelector('[data-field="start"]');
+      var stale = wrapper && wrapper.querySelector(".field-error[data-from-api]");
+      if (stale) { stale.remove(); wrapper.classList.remove("field-invalid"); }
+    });
+
+    function done() { submit.disabled = false; submit.textContent = label; }
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      errors.clear();
+      var body = bookingBody(form);
+      if (!body.start) {
+        errors.show("Please choose a day and time.", { start: "Please choose a day and time." });
+        return;
+      }
+      submit.disabled = true;
+      submit.textContent = "Booking…";
+      fetch(form.dataset.url, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
+        body: JSON.stringify(body),
+      }).then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (payload) {
+          if (response.status === 201 && payload.appointment) {
+            window.location.assign(sameSitePath(payload.appointment.manage_url));
+            return;
+          }
+          var error = payload.error || { message: "Something went wrong on our side. Please try again.", fields: {} };
+          done();
+          if (response.status === 409) {
+            picker.load("We have refreshed the free times.");
+            errors.show(error.message, {});
+            return;
+          }
+          errors.show(error.message, error.fields || {});
+        });
+      }).catch(function () {
+        done();
+        errors.show("We could not reach the clinic. Please check your connection and try again.", {});
+      });
+    });
+  }
+
+  /* Rescheduling on the manage page is a plain form POST; only make sure a time was chosen. */
+  function initRescheduleForm(form, picker) {
+    var submit = form.querySelector("[data-submit]");
+    submit.disabled = true;
+    picker.onChange(function (start) { submit.disabled = !start; });
+  }
+
+  document.querySelectorAll("[data-slot-picker]").forEach(function (root) {
+    var picker = new SlotPicker(root);
+    var wrapper = root.closest("section, .card") || root.parentNode;
+    wrapper.setAttribute("data-field", "start");
+    var form = root.closest("form");
+    if (form && form.hasAttribute("data-booking-form")) initBookingForm(form, picker);
+    else if (form && form.hasAttribute("data-reschedule-form")) initRescheduleForm(form, picker);
+    // A picker folded away in <details> loads its times when first opened.
+    var folded = root.closest("details");
+    if (folded && !folded.open) {
+      folded.addEventListener("toggle", function load() {
+        folded.removeEventListener("toggle", load);
+        picker.load();
+      });
+    } else {
+      picker.load();
+    }
+  });
+})();

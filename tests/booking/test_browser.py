@@ -1,0 +1,239 @@
+"""Booking a free consultation in real Chromium: the time picker, the form, the errors and the manage page.
+
+The app runs on a loopback port in a background thread. SQLite takes its write lock for every
+transaction (BEGIN IMMEDIATE), so the test thread never keeps a session open while the browser talks
+to the server: every database read here is wrapped in an app context that removes its session.
+"""
+from __future__ import annotations
+
+import os
+import re
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from booking.models import Appointment
+from clinic.extensions import db
+from tests.conftest import at, guest_booking, next_weekday
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}"),
+]
+
+
+@pytest.fixture
+def live_server(demo):
+    server = make_server("127.0.0.1", 0, demo, threaded=True)
+    base = f"http://127.0.0.1:{server.server_port}"
+    demo.config["PUBLIC_URL"] = base  # emails and the API's manage_url point at this server
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield base
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_sync.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Console:
+    """Collects the page's console errors and uncaught exceptions. The browser's own request for
+    /favicon.ico (the site has none) is not the page's error."""
+
+    def __init__(self, page):
+        self.errors: list[str] = []
+        page.on("console", self._message)
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def _message(self, message) -> None:
+        url = (message.location or {}).get("url", "")
+        if message.type == "error" and not url.endswith("/favicon.ico"):
+            self.errors.append(f"{message.text} ({url})")
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.console = Console(page)
+    yield page
+    context.close()
+
+
+def screenshot(page, tmp_path: Path, name: str) -> Path:
+    """Full-page screenshots at phone and desktop widths, kept in SCREENSHOT_DIR when it is set."""
+    folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}-{page.viewport_size['width']}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 0
+    return path
+
+
+def open_booking(page, live_server):
+    page.goto(f"{live_server}/book")
+    page.wait_for_selector("[data-slot-days] button[aria-pressed='true']")
+    page.wait_for_selector("[data-slot-times] button")
+
+
+def choose_first_time(page) -> tuple[str, str]:
+    """Pick the first day and its first time; returns (ISO start, time as shown)."""
+    first_day = page.locator("[data-slot-days] button").first
+    first_day.click()
+    assert first_day.get_attribute("aria-pressed") == "true"
+    first_time = page.locator("[data-slot-times] button").first
+    first_time.click()
+    assert first_time.get_attribute("aria-pressed") == "true"
+    return first_time.get_attribute("data-start"), first_time.inner_text().replace("✓", "").strip()
+
+
+def fill_details(page, email: str = "casey@example.com") -> None:
+    page.get_by_label("Your name").fill("Casey Guest")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Phone number").fill("617 555 0199")
+    page.get_by_label("Video call").check()
+
+
+def test_a_guest_books_a_consultation_and_lands_on_the_manage_page(page, live_server, demo, tmp_path):
+    open_booking(page, live_server)
+    screenshot(page, tmp_path, "book")
+    start, shown = choose_first_time(page)
+    assert re.fullmatch(r"\d{1,2}:\d{2} (AM|PM)", shown)
+    hour, minute = int(start[11:13]), start[14:16]
+    assert shown == f"{hour % 12 or 12}:{minute} {'AM' if hour < 12 else 'PM'}"  # the clinic's wall clock
+    assert "You chose" in page.locator("[data-slot-chosen]").inner_text()
+    fill_details(page)
+    page.get_by_role("button", name="Book my consultation").click()
+
+    page.wait_for_url(re.compile(r"/appointments/manage/"))
+    assert page.get_by_role("heading", level=1).inner_text() == "You're booked"
+    assert f"at {shown}" in page.locator("main").inner_text()
+    assert "We will email you a video link." in page.locator("main").inner_text()
+    assert page.get_by_role("link", name="Add to calendar").is_visible()
+    screenshot(page, tmp_path, "manage")
+    page.set_viewport_size(DESKTOP)
+    screenshot(page, tmp_path, "manage")
+    assert page.console.errors == []
+
+    with demo.app_context():
+        booked = db.session.scalars(select(Appointment)).one()
+        assert (booked.status, booked.mode, booked.patient.email) == ("confirmed", "video", "casey@example.com")
+        db.session.remove()
+
+
+def test_the_booking_page_at_desktop_width(page, live_server, tmp_path):
+    page.set_viewport_size(DESKTOP)
+    open_booking(page, live_server)
+    choose_first_time(page)
+    screenshot(page, tmp_path, "book")
+    assert page.console.errors == []
+
+
+def test_the_picker_works_from_the_keyboard(page, live_server):
+    open_booking(page, live_server)
+    page.locator("[data-slot-days] button").first.focus()
+    page.keyboard.press("ArrowRight")
+    second_day = page.locator("[data-slot-days] button").nth(1)
+    assert second_day.evaluate("button => button === document.activeElement")
+    page.keyboard.press("Enter")
+    assert second_day.get_attribute("aria-pressed") == "true"
+    first_time = page.locator("[data-slot-times] button").first
+    assert first_time.evaluate("button => button === document.activeElement")  # focus moved to the times
+    page.keyboard.press("Space")
+    assert first_time.get_attribute("aria-pressed") == "true"
+    assert page.locator("#start").input_value() == first_time.get_attribute("data-start")
+
+
+def test_errors_are_shown_by_their_fields(page, live_server, tmp_path):
+    open_booking(page, live_server)
+    page.get_by_role("button", name="Book my consultation").click()
+    summary = page.locator("#booking-errors")
+    summary.wait_for(state="visible")
+    assert "Please choose a day and time." in summary.inner_text()
+
+    choose_first_time(page)
+    page.get_by_label("Your name").fill("Casey Guest")
+    page.get_by_label("Email address").fill("not-an-address")
+    page.get_by_label("Phone number").fill("617 555 0199")
+    page.get_by_role("button", name="Book my consultation").click()
+    error = page.locator("#email-error")
+    error.wait_for(state="visible")
+    assert "valid email address" in error.inner_text()
+    assert page.get_by_label("Email address").get_attribute("aria-invalid") == "true"
+    assert "email-error" in page.get_by_label("Email address").get_attribute("aria-describedby")
+    assert "valid email address" in summary.inner_text()
+    assert page.get_by_label("Your name").get_attribute("aria-invalid") is None
+    screenshot(page, tmp_path, "book-errors")
+    # The refused POST is logged by Chromium as a failed resource; nothing else may be.
+    assert all("422" in e and "/api/v1/appointments" in e for e in page.console.errors), page.console.errors
+
+
+def test_a_time_taken_meanwhile_is_explained_and_the_times_refresh(page, live_server, demo):
+    open_booking(page, live_server)
+    start, _shown = choose_first_time(page)
+    # Everyone who could take this consultation gets booked at that time by someone else.
+    client = demo.test_client()
+    for n in range(5):
+        response = client.post("/api/v1/appointments", json={
+            "service": "consultation", "start": start,
+            "patient": {"name": f"Other {n}", "email": f"other{n}@example.com", "phone": "617 555 0100"}})
+        if response.status_code == 409:
+            break
+        assert response.status_code == 201, response.json
+    fill_details(page, "late@example.com")
+    page.get_by_role("button", name="Book my consultation").click()
+    summary = page.locator("#booking-errors")
+    summary.wait_for(state="visible")
+    assert "just taken" in summary.inner_text()
+    page.wait_for_selector(f"[data-slot-times] button")
+    assert page.locator(f"[data-slot-times] button[data-start='{start}']").count() == 0
+    assert page.locator("#start").input_value() == ""
+    with demo.app_context():
+        assert db.session.scalars(select(Appointment).join(Appointment.patient)).all()
+        assert all(a.patient.email != "late@example.com" for a in db.session.scalars(select(Appointment)))
+        db.session.remove()
+
+
+def test_the_manage_page_moves_and_then_cancels_the_booking(page, live_server, demo, tmp_path):
+    day = next_weekday(2)
+    response = demo.test_client().post("/api/v1/appointments", json=guest_booking(day, 9))
+    assert response.status_code == 201, response.json
+    page.goto(response.json["appointment"]["manage_url"])
+    page.get_by_text("Choose a new time").click()
+    page.locator(f"[data-slot-days] button[data-day='{day.isoformat()}']").click()
+    new_time = page.locator(f"[data-slot-times] button[data-start='{at(day, 14)}']")
+    new_time.click()
+    assert new_time.get_attribute("aria-pressed") == "true"
+    screenshot(page, tmp_path, "manage-reschedule")
+    page.get_by_role("button", name="Move my appointment to this time").click()
+    page.wait_for_load_state()
+    assert "Your appointment has moved" in page.locator(".flashes").inner_text()
+    assert "at 2:00 PM" in page.locator("h1 + .lede").inner_text()
+
+    page.get_by_text("Cancel this appointment").click()
+    page.get_by_role("button", name="Yes, cancel my appointment").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", level=1).inner_text() == "This appointment is cancelled"
+    assert page.console.errors == []
+    with demo.app_context():
+        assert db.session.get(Appointment, response.json["appointment"]["id"]).status == "cancelled"
+        db.session.remove()
