@@ -62,7 +62,9 @@ def _send(appointment: Appointment, subject: str, template: str, dedupe_key: str
                   "content": ics_bytes(appointment).decode()}
     mail.queue(appointment.patient.email, subject, template, attachments=[attachment], dedupe_key=dedupe_key,
                appointment=appointment, when=local_datetime(appointment.starts_at),
-               notes=preparation_notes(appointment), manage_url=manage_url(appointment), name=appointment.patient.name)
+               notes=preparation_notes(appointment), manage_url=manage_url(appointment), name=appointment.patient.name,
+               hold_until=local_datetime(appointment.hold_expires_at) if appointment.hold_expires_at else None,
+               book_url=mail.absolute_url("booking.book"))
 
 
 def booked(appointment: Appointment) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -39,7 +39,8 @@ def _settings_for_page():
 
 @bp.app_context_processor
 def _helpers():
-    return {"clinic_settings": _settings_for_page, "local_datetime": notifications.local_datetime,
+    return {"clinic_settings": _settings_for_page, "manage_token": links.manage_token,
+            "local_datetime": notifications.local_datetime,
             "local_time": notifications.local_time}
 
 
@@ -51,12 +52,15 @@ def home():
 
 @bp.get("/book")
 def book():
-    return render_template("booking/book.html", today=date.today().isoformat(), service="consultation")
+    today = utcnow().astimezone(clinic_zone()).date()
+    return render_template("booking/book.html", today=today.isoformat(), service="consultation")
 
 
 @bp.get("/appointments/manage/<token>")
 def manage(token: str):
     appointment = _by_token(token)
+    services.expire_holds()
+    db.session.commit()
     return render_template("booking/manage.html", appointment=appointment, token=token,
                            notes=notifications.preparation_notes(appointment))
 
@@ -104,10 +108,12 @@ def _by_token(token: str) -> Appointment:
 @bp.get("/account")
 @roles_required(Role.patient)
 def account():
+    services.expire_holds()
     appointments = queries.appointments_for(current_user, None, None)
     audit.record("view", "patient", current_user.patient_id, detail={"page": "account"})
     db.session.commit()
-    return render_template("booking/account.html", appointments=appointments, now=utcnow())
+    payments_url = url_for("api.list_payments") if "api.list_payments" in current_app.view_functions else None
+    return render_template("booking/account.html", appointments=appointments, now=utcnow(), payments_url=payments_url)
 
 
 @bp.get("/staff")
@@ -117,7 +123,7 @@ def staff():
     appointments = queries.day_schedule(day)
     audit.record("view", "schedule", None, detail={"day": day.isoformat()})
     db.session.commit()
-    return render_template("booking/staff.html", day=day, appointments=appointments,
+    return render_template("booking/staff.html", day=day, appointments=appointments, now=utcnow(),
                            clinicians=db.session.scalars(select(Clinician).where(Clinician.active)).all(),
                            chairs=db.session.scalars(select(Chair).where(Chair.active)).all())
 
