@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 from argon2 import PasswordHasher
+from flask import current_app, has_app_context
 from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn import zxcvbn
 
 _hasher = PasswordHasher()
+# Tests only (config PASSWORD_HASH_FAST): Argon2id with tiny costs, so seeding demo users is not the
+# slowest part of every test. Verification reads the costs from each hash, so both kinds check alike.
+_fast_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 # A real hash of a random password, checked when the email is unknown so that both answers take as long.
 _DUMMY_HASH = _hasher.hash("not-a-real-password-6c1f0e")
 
@@ -13,7 +17,8 @@ MIN_LENGTH = 10
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    fast = has_app_context() and current_app.config.get("PASSWORD_HASH_FAST")
+    return (_fast_hasher if fast else _hasher).hash(password)
 
 
 def check_password(password_hash: str | None, password: str) -> bool:

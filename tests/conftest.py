@@ -91,7 +91,7 @@ def app(database_url, request):
     app = create_app({
         "TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "test-secret",
         "RATELIMIT_ENABLED": request.node.get_closest_marker("ratelimit") is not None,
-        "PUBLIC_URL": "http://127.0.0.1:5000", "SMTP_HOST": None,
+        "PUBLIC_URL": "http://127.0.0.1:5000", "SMTP_HOST": None, "PASSWORD_HASH_FAST": True,
     })
     yield app
     with app.app_context():
