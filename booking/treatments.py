@@ -86,6 +86,16 @@ def treatment_dates(patient: Patient, protocol_code: str | None = None, ignore: 
     return sorted(row.starts_at.astimezone(zone).date() for row in db.session.execute(query))
 
 
+def spacing_dates(patient: Patient, protocol: Protocol, rules: protocols.ProtocolRules,
+                  ignore: int | None = None) -> list[date]:
+    """The treatments a protocol's spacing is checked against: its own; an open-ended protocol (maintenance) also
+    counts the course before it on the same service, so maintenance starts at its spacing after the last induction."""
+    if rules.max_treatments is not None:
+        return treatment_dates(patient, protocol.code, ignore)
+    codes = db.session.scalars(select(Protocol.code).where(Protocol.service_id == protocol.service_id)).all()
+    return sorted(day for code in codes for day in treatment_dates(patient, code, ignore))
+
+
 def check_spacing(patient: Patient, protocol: Protocol, start: datetime, now: datetime, ignore: int | None = None) -> None:
     day = start.astimezone(clinic_zone()).date()
     rules = protocols.ProtocolRules.from_dict(protocol.rules)
@@ -94,7 +104,7 @@ def check_spacing(patient: Patient, protocol: Protocol, start: datetime, now: da
         message = "Only one treatment a day is allowed, and you already have one that day. " \
                   "Please choose another date."
         raise ValidationError(message, code="spacing_violation", fields={"start": message})
-    violation = protocols.check(rules, treatment_dates(patient, protocol.code, ignore), day)
+    violation = protocols.check(rules, spacing_dates(patient, protocol, rules, ignore), day)
     if violation is not None:
         raise ValidationError(violation.message, code="spacing_violation", fields={"start": violation.message})
 
@@ -107,7 +117,7 @@ def spacing_filter(patient: Patient, service: Service, now: datetime):
     except (ClearanceRequired, ValidationError):
         return lambda _start: False
     rules = protocols.ProtocolRules.from_dict(protocol.rules)
-    same, every = treatment_dates(patient, protocol.code), set(treatment_dates(patient))
+    same, every = spacing_dates(patient, protocol, rules), set(treatment_dates(patient))
     zone = clinic_zone()
     cache: dict[date, bool] = {}
 

@@ -79,11 +79,12 @@ def _sqlite_write_transactions(engine) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from booking import api as booking_api, clinical_api, demo as booking_demo  # noqa: F401  (API routes; seed-demo)
+    from booking.clinical_views import bp as clinical_bp
     from booking.views import bp as booking_bp
     from billing.views import bp as billing_bp
     from clinic.admin import bp as admin_bp
     from clinic.api import bp as api_bp
     from clinic.auth import bp as auth_bp
 
-    for blueprint in (auth_bp, admin_bp, api_bp, booking_bp, billing_bp):
+    for blueprint in (auth_bp, admin_bp, api_bp, booking_bp, clinical_bp, billing_bp):
         app.register_blueprint(blueprint)

@@ -1,0 +1,367 @@
+"""Booking treatments through the API on the demo clinic: clearance, the designated driver, holds,
+protocol spacing, closing time, whole series across DST, REMS, discharge and staff overrides."""
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from datetime import date, datetime, time, timedelta, timezone
+
+from booking.protocols import readable_date
+from clinic.extensions import db
+from tests.conftest import DEMO_PASSWORD, DRIVER, NEW_YORK, api_token, at, clear_patient, next_weekday
+
+
+def patient_login(client, email: str = "patient@clinic.test") -> tuple[dict, int]:
+    response = client.post("/api/v1/tokens", json={"email": email, "password": DEMO_PASSWORD})
+    assert response.status_code == 201, response.json
+    return {"Authorization": f"Bearer {response.json['token']}"}, response.json["user"]["patient_id"]
+
+
+def book(client, headers, day: date, hour: int = 9, minute: int = 0, service: str = "iv-ketamine", **extra):
+    body = {"service": service, "start": at(day, hour, minute), "driver": DRIVER, **extra}
+    return client.post("/api/v1/appointments", json=body, headers=headers)
+
+
+def service_info(client, code: str) -> dict:
+    return next(s for s in client.get("/api/v1/services").json["services"] if s["code"] == code)
+
+
+def set_horizon(app, days: int) -> None:
+    from clinic.models import ClinicSettings
+    with app.app_context():
+        db.session.get(ClinicSettings, 1).horizon_days = days
+        db.session.commit()
+
+
+def local(iso: str) -> datetime:
+    return datetime.fromisoformat(iso).astimezone(NEW_YORK)
+
+
+def assert_keeps_induction_rules(days: list[date]) -> None:
+    days = sorted(days)
+    assert all((b - a).days >= 2 for a, b in zip(days, days[1:])), days
+    assert all(sum(d <= x < d + timedelta(days=7) for x in days) <= 3 for d in days), days
+    assert (days[-1] - days[0]).days <= 28, days
+
+
+# --- clearance and the designated driver ---------------------------------------------------------------------------
+
+def test_patient_without_clearance_gets_403_clearance_required(demo, client):
+    headers, _ = patient_login(client)
+    response = book(client, headers, next_weekday(0))
+    assert response.status_code == 403
+    assert response.json["error"]["code"] == "clearance_required"
+
+
+def test_cleared_patient_without_driver_gets_422_and_with_one_a_hold_with_amount_due(demo, client):
+    headers, patient_id = patient_login(client)
+    clear_patient(client, patient_id)
+    monday = next_weekday(0)
+    no_driver = client.post("/api/v1/appointments", json={"service": "iv-ketamine", "start": at(monday, 9)},
+                            headers=headers)
+    assert no_driver.status_code == 422
+    assert no_driver.json["error"]["code"] == "driver_required" and "driver" in no_driver.json["error"]["fields"]
+
+    held = book(client, headers, monday)
+    assert held.status_code == 201, held.json
+    appointment = held.json["appointment"]
+    assert appointment["status"] == "pending_payment"
+    assert appointment["hold_expires_at"] is not None
+    assert appointment["amount_due_cents"] == service_info(client, "iv-ketamine")["price_cents"] > 0
+    assert appointment["driver"] == DRIVER
+    assert local(appointment["end"]) - local(appointment["start"]) == timedelta(minutes=50 + 120)
+
+
+def test_driver_must_be_someone_else_with_a_real_phone(demo, client):
+    headers, patient_id = patient_login(client)
+    clear_patient(client, patient_id)
+    monday = next_weekday(0)
+    myself = book(client, headers, monday, driver={**DRIVER, "name": "Pat Jordan"})
+    assert myself.status_code == 422 and myself.json["error"]["code"] == "driver_required"
+    bad_phone = book(client, headers, monday, driver={**DRIVER, "phone": "call me"})
+    assert bad_phone.status_code == 422 and "phone" in bad_phone.json["error"]["fields"]
+
+
+def test_clearance_for_another_protocol_does_not_cover_this_treatment(demo, client):
+    headers, patient_id = patient_login(client)
+    clear_patient(client, patient_id, protocols=("im-induction",))
+    response = book(client, headers, next_weekday(0))
+    assert response.status_code == 403 and response.json["error"]["code"] == "clearance_required"
+    assert book(client, headers, next_weekday(0), service="im-ketamine").status_code == 201
+
+
+# --- spacing --------------------------------------------------------------------------------------------------------
+
+def test_next_day_is_refused_with_spacing_violation_naming_the_first_allowed_date(demo, client):
+    headers, patient_id = patient_login(client)
+    clear_patient(client, patient_id)
+    monday = next_weekday(0)
+    assert book(client, headers, monday).status_code == 201
+    response = book(client, headers, monday + timedelta(days=1))
+    assert response.status_code == 422
+    error = response.json["error"]
+    assert error["code"] == "spacing_violation"
+    assert readable_date(monday + timedelta(days=2)) in error["message"]
+    assert "start" in error["fields"]
+
+
+def test_patients_own_availability_leaves_out_days_that_break_spacing(demo, client):
+    headers, patient_id = patient_login(client)
+    clear_patient(client, patient_id)
+    monday = next_weekday(0)
+    assert book(client, headers, monday).status_code == 201
+    query = f"/api/v1/availability?service=iv-ketamine&from={monday}&to={monday + timedelta(days=4)}"
+
+    def days(response) -> set[date]:
+        assert response.status_code == 200, response.json
+        return {local(s["start"]).date() for s in response.json["slots"]}
+
+    everyone = days(client.get(query))
+    mine = days(client.get(query, headers=headers))
+    tuesday, wednesday = monday + timedelta(days=1), monday + timedelta(days=2)
+    assert tuesday in everyone and monday in everyone
+    assert monday not in mine and tuesday not in mine
+    assert wednesday in mine
+
+
+def test_uncleared_patients_availability_offers_no_treatment(demo, client):
+    headers, _ = patient_login(client)
+    monday = next_weekday(0)
+    response = client.get(f"/api/v1/availability?service=iv-ketamine&from={monday}&to={monday + timedelta(days=4)}",
+                          headers=headers)
+    assert response.status_code == 200 and response.json["slots"] == []
+
+
+def test_sixth_induction_treatment_is_allowed_and_a_seventh_refused(demo, client):
+    headers, patient_id = patient_login(client)
+    clear_patient(client, patient_id, protocols=("iv-induction",))
+    monday = next_weekday(0)
+    days = [monday + timedelta(days=n) for n in (0, 2, 4, 7, 9, 11)]
+    for number, day in enumerate(days, start=1):
+        response = book(client, headers, day)
+        assert response.status_code == 201, (number, response.json)
+    seventh = book(client, headers, monday + timedelta(days=14))
+    assert seventh.status_code == 422
+    assert seventh.json["error"]["code"] == "spacing_violation"
+    assert "6 treatments" in seventh.json["error"]["message"]
+
+
+def test_with_maintenance_cleared_too_the_seventh_waits_a_week_after_the_last_induction(demo, client):
+    headers, patient_id = patient_login(client)
+    clear_patient(client, patient_id)  # iv-induction and iv-maintenance
+    monday = next_weekday(0)
+    for offset in (0, 2, 4, 7, 9, 11):
+        assert book(client, headers, monday + timedelta(days=offset)).json["appointment"]["protocol"] == "iv-induction"
+    too_soon = book(client, headers, monday + timedelta(days=14))
+    assert too_soon.status_code == 422 and too_soon.json["error"]["code"] == "spacing_violation"
+    assert readable_date(monday + timedelta(days=18)) in too_soon.json["error"]["message"]
+    maintenance = book(client, headers, monday + timedelta(days=18))
+    assert maintenance.status_code == 201 and maintenance.json["appointment"]["protocol"] == "iv-maintenance"
+
+
+def test_induction_treatment_beyond_28_days_from_the_first_is_refused(demo, client):
+    headers, patient_id = patient_login(client)
+    clear_patient(client, patient_id, protocols=("iv-induction",))
+    monday = next_weekday(0)
+    for offset in (0, 2, 4):
+        assert book(client, headers, monday + timedelta(days=offset)).status_code == 201
+    late = book(client, headers, monday + timedelta(days=29))
+    assert late.status_code == 422 and late.json["error"]["code"] == "spacing_violation"
+    assert "28 days" in late.json["error"]["message"]
+
+
+def test_cancelled_treatment_no_longer_counts_against_spacing(demo, client):
+    headers, patient_id = patient_login(client)
+    clear_patient(client, patient_id)
+    monday = next_weekday(0)
+    first = book(client, headers, monday).json["appointment"]
+    assert book(client, headers, monday + timedelta(days=1)).status_code == 422
+    assert client.post(f"/api/v1/appointments/{first['id']}/cancel", headers=headers).status_code == 200
+    assert book(client, headers, monday + timedelta(days=1)).status_code == 201
+
+
+# --- opening hours --------------------------------------------------------------------------------------------------
+
+def test_treatment_whose_monitoring_would_run_past_closing_is_refused(demo, client):
+    headers, patient_id = patient_login(client)
+    clear_patient(client, patient_id)
+    monday = next_weekday(0)
+    late = book(client, headers, monday, 15, 15)  # 50 min dosing + 120 monitoring ends 18:05
+    assert late.status_code == 422 and late.json["error"]["code"] == "outside_hours"
+    last = book(client, headers, monday, 15, 0)  # ends 17:50
+    assert last.status_code == 201, last.json
+    assert local(last.json["appointment"]["end"]).time() <= time(18, 0)
+
+
+def test_esketamine_may_end_exactly_at_closing_but_not_after(demo, client):
+    headers, patient_id = patient_login(client)
+    clear_patient(client, patient_id, protocols=("esketamine",), rems_enrollment_date="2026-01-15")
+    monday = next_weekday(0)
+    assert book(client, headers, monday, 16, 0, service="esketamine-nasal").json["error"]["code"] == "outside_hours"
+    ends_at_six = book(client, headers, monday, 15, 45, service="esketamine-nasal")
+    assert ends_at_six.status_code == 201, ends_at_six.json
+    assert local(ends_at_six.json["appointment"]["end"]).time() == time(18, 0)
+
+
+# --- series ---------------------------------------------------------------------------------------------------------
+
+def next_dst_change(after: date) -> date:
+    """The first day after `after` whose clock differs from the day before (a Sunday in New York)."""
+    day = after
+    while datetime.combine(day, time(12), NEW_YORK).utcoffset() == \
+            datetime.combine(day + timedelta(days=1), time(12), NEW_YORK).utcoffset():
+        day += timedelta(days=1)
+    return day + timedelta(days=1)
+
+
+def test_iv_induction_series_across_a_dst_change_stays_at_nine_and_keeps_every_rule(demo, client):
+    change = next_dst_change(date.today() + timedelta(days=7))
+    first_monday = change - timedelta(days=6)
+    set_horizon(demo, (first_monday - date.today()).days + 60)
+    headers, patient_id = patient_login(client)
+    clear_patient(client, patient_id)
+    response = client.post("/api/v1/series", json={"protocol": "iv-induction", "first_date": first_monday.isoformat(),
+                                                    "driver": DRIVER}, headers=headers)
+    assert response.status_code == 201, response.json
+    sessions = response.json["appointments"]
+    assert len(sessions) == 6
+    starts = [local(s["start"]) for s in sessions]
+    assert all(s.time() == time(9, 0) for s in starts)
+    assert starts[0].date() >= first_monday
+    assert len({datetime.fromisoformat(s["start"]).utcoffset() for s in sessions}) == 2  # both sides of the change
+    assert any(s.date() < change for s in starts) and any(s.date() > change for s in starts)
+    assert_keeps_induction_rules([s.date() for s in starts])
+    assert all(s["status"] == "pending_payment" and s["driver"] == DRIVER for s in sessions)
+    assert len({s["series_id"] for s in sessions}) == 1
+
+
+def test_series_without_clearance_is_403_and_all_or_nothing(demo, client):
+    headers, patient_id = patient_login(client)
+    body = {"protocol": "iv-induction", "first_date": next_weekday(0).isoformat(), "driver": DRIVER}
+    refused = client.post("/api/v1/series", json=body, headers=headers)
+    assert refused.status_code == 403 and refused.json["error"]["code"] == "clearance_required"
+    clear_patient(client, patient_id)
+    no_driver = client.post("/api/v1/series", json={k: v for k, v in body.items() if k != "driver"}, headers=headers)
+    assert no_driver.status_code == 422 and no_driver.json["error"]["code"] == "driver_required"
+    assert client.get("/api/v1/appointments", headers=headers).json["appointments"] == []
+
+
+def test_esketamine_series_keeps_two_a_week_then_one_a_week_with_two_hours_of_monitoring(demo, client):
+    headers, patient_id = patient_login(client)
+    clear_patient(client, patient_id, protocols=("esketamine",), rems_enrollment_date="2026-01-15")
+    first_monday = next_weekday(0)
+    response = client.post("/api/v1/series", json={"protocol": "esketamine", "first_date": first_monday.isoformat(),
+                                                    "driver": DRIVER}, headers=headers)
+    assert response.status_code == 201, response.json
+    sessions = response.json["appointments"]
+    service = service_info(client, "esketamine-nasal")
+    assert service["monitoring_minutes"] >= 120
+    for session in sessions:
+        window = local(session["end"]) - local(session["start"])
+        assert window - timedelta(minutes=service["duration_minutes"]) >= timedelta(minutes=120)
+        assert local(session["end"]).time() <= time(18, 0)
+    days = sorted(local(s["start"]).date() for s in sessions)
+    assert len(set(days)) == len(days)
+    per_week = Counter((d - days[0]).days // 7 + 1 for d in days)
+    assert [per_week[w] for w in range(1, 5)] == [2, 2, 2, 2]
+    assert all(per_week[w] <= 1 for w in per_week if w >= 5)
+    assert sum(per_week[w] for w in range(5, 9)) >= 1
+
+
+def test_esketamine_without_rems_enrollment_date_is_refused(demo, client):
+    headers, patient_id = patient_login(client)
+    clear_patient(client, patient_id, protocols=("esketamine",))
+    monday = next_weekday(0)
+    response = book(client, headers, monday, service="esketamine-nasal")
+    assert response.status_code == 422 and response.json["error"]["code"] == "rems_enrollment_required"
+    series = client.post("/api/v1/series", json={"protocol": "esketamine", "first_date": monday.isoformat(),
+                                                  "driver": DRIVER}, headers=headers)
+    assert series.status_code == 422 and series.json["error"]["code"] == "rems_enrollment_required"
+    clear_patient(client, patient_id, protocols=("esketamine",), rems_enrollment_date="2026-01-15")
+    assert book(client, headers, monday, service="esketamine-nasal").status_code == 201
+
+
+# --- completing a treatment: the discharge to the designated driver -------------------------------------------------
+
+def past_treatment(app, patient_id: int, hours_ago: int = 3, **fields) -> int:
+    """A treatment that has already started, written straight to the database (the API books only the future)."""
+    from sqlalchemy import select
+    from booking.models import Appointment, Chair, Service
+    with app.app_context():
+        service = db.session.scalar(select(Service).where(Service.code == "iv-ketamine"))
+        start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=hours_ago)
+        appointment = Appointment(
+            service=service, patient_id=patient_id, clinician_id=service.clinicians[0].id,
+            chair_id=db.session.scalar(select(Chair.id).limit(1)), starts_at=start,
+            ends_at=start + timedelta(minutes=service.window_minutes), status=fields.pop("status", "confirmed"),
+            amount_due_cents=service.price_cents, manage_nonce=secrets.token_hex(8), protocol_code="iv-induction",
+            driver_name=DRIVER["name"], driver_phone=DRIVER["phone"], driver_relationship=DRIVER["relationship"],
+            **fields)
+        db.session.add(appointment)
+        db.session.commit()
+        return appointment.id
+
+
+def test_completing_without_release_to_driver_is_refused_and_the_treatment_stays_open(demo, client):
+    _, patient_id = patient_login(client)
+    appointment_id = past_treatment(demo, patient_id)
+    clinician = api_token(client, "dr.rivera@clinic.test")
+    refused = client.post(f"/api/v1/appointments/{appointment_id}/complete", json={"dose_mg": 35}, headers=clinician)
+    assert refused.status_code == 422
+    assert refused.json["error"]["code"] == "driver_required"
+    assert "released_to_driver" in refused.json["error"]["fields"]
+    not_released = client.post(f"/api/v1/appointments/{appointment_id}/complete",
+                               json={"dose_mg": 35, "released_to_driver": False}, headers=clinician)
+    assert not_released.status_code == 422 and not_released.json["error"]["code"] == "driver_required"
+    still = client.get(f"/api/v1/appointments/{appointment_id}", headers=clinician).json["appointment"]
+    assert still["status"] == "confirmed"
+
+    done = client.post(f"/api/v1/appointments/{appointment_id}/complete",
+                       json={"dose_mg": 35, "notes": "tolerated well", "released_to_driver": True}, headers=clinician)
+    assert done.status_code == 200, done.json
+    assert done.json["appointment"]["status"] == "completed"
+    from booking.models import Appointment
+    with demo.app_context():
+        row = db.session.get(Appointment, appointment_id)
+        assert row.released_to_driver is True and row.dose_mg == 35 and row.completed_at is not None
+
+
+def test_only_a_clinician_completes_and_only_once_started(demo, client):
+    headers, patient_id = patient_login(client)
+    appointment_id = past_treatment(demo, patient_id)
+    body = {"released_to_driver": True}
+    assert client.post(f"/api/v1/appointments/{appointment_id}/complete", json=body, headers=headers).status_code == 403
+    frontdesk = api_token(client, "frontdesk@clinic.test")
+    assert client.post(f"/api/v1/appointments/{appointment_id}/complete", json=body,
+                       headers=frontdesk).status_code == 403
+    clear_patient(client, patient_id)
+    future = book(client, headers, next_weekday(0)).json["appointment"]
+    clinician = api_token(client, "dr.rivera@clinic.test")
+    early = client.post(f"/api/v1/appointments/{future['id']}/complete", json=body, headers=clinician)
+    assert early.status_code == 422 and early.json["error"]["code"] == "not_started"
+
+
+# --- staff override -------------------------------------------------------------------------------------------------
+
+def test_staff_override_of_spacing_is_booked_and_its_reason_kept(demo, client):
+    headers, patient_id = patient_login(client)
+    clear_patient(client, patient_id)
+    monday = next_weekday(0)
+    assert book(client, headers, monday).status_code == 201
+    tuesday = monday + timedelta(days=1)
+    patient_try = book(client, headers, tuesday, override_reason="I want it")
+    assert patient_try.status_code == 422 and patient_try.json["error"]["code"] == "spacing_violation"
+
+    frontdesk = api_token(client, "frontdesk@clinic.test")
+    without_reason = book(client, frontdesk, tuesday, patient_id=patient_id)
+    assert without_reason.status_code == 422 and without_reason.json["error"]["code"] == "spacing_violation"
+    reason = "Travelling abroad next week; Dr. Rivera agreed to a closer session."
+    overridden = book(client, frontdesk, tuesday, patient_id=patient_id, override_reason=reason)
+    assert overridden.status_code == 201, overridden.json
+    from booking.models import Appointment
+    from clinic.accounts import find_user
+    with demo.app_context():
+        row = db.session.get(Appointment, overridden.json["appointment"]["id"])
+        assert row.spacing_override_reason == reason
+        assert row.spacing_override_by_id == find_user("frontdesk@clinic.test").id
+        assert row.patient_id == patient_id
