@@ -88,3 +88,5 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (auth_bp, admin_bp, api_bp, booking_bp, clinical_bp, billing_bp):
         app.register_blueprint(blueprint)
+    from booking.treatment_views import bp as treatments_bp
+    app.register_blueprint(treatments_bp)

@@ -1,0 +1,48 @@
+"""The patient's treatment booking page (/account/treatments): one treatment with a slot picker, or a whole
+induction series. The page's script (clinic/static/treatments.js) books through the JSON API with the browser
+session and the X-CSRFToken header; this view only decides what the patient may see: crisis resources,
+a 'needs clearance' explanation, or the forms for the protocols their clearance covers."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import Blueprint, abort, render_template
+from flask_login import current_user
+from sqlalchemy import select
+
+from booking import clinical, protocols, treatments
+from booking.models import Protocol
+from booking.series import DEFAULT_TIME, WEEKDAY_NAMES
+from clinic import audit
+from clinic.auth_context import roles_required
+from clinic.extensions import db
+from clinic.models import Role
+from clinic.settings import clinic_zone
+
+bp = Blueprint("treatments", __name__)
+WEEKDAY_LABELS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@bp.get("/account/treatments")
+@roles_required(Role.patient)
+def book():
+    patient = current_user.patient or abort(404)
+    if clinical.in_crisis(patient):
+        audit.record("view", "patient_flag", None, detail={"page": "treatments", "patient_id": patient.id})
+        db.session.commit()
+        return render_template("treatments/book.html", crisis=clinical.CRISIS, clearance=None)
+    clearance = treatments.current_clearance(patient)
+    if clearance is None or not clearance.cleared:
+        return render_template("treatments/book.html", crisis=None, clearance=None)
+    cleared = db.session.scalars(select(Protocol).where(Protocol.code.in_(list(clearance.protocols or [])),
+                                                        Protocol.active).order_by(Protocol.id)).all()
+    services = []
+    for protocol in cleared:
+        if protocol.service.active and protocol.service not in services:
+            services.append(protocol.service)
+    series_protocols = [p for p in cleared if protocols.ProtocolRules.from_dict(p.rules).series_length]
+    today = datetime.now(clinic_zone()).date()
+    return render_template("treatments/book.html", crisis=None, clearance=clearance, services=services,
+                           series_protocols=series_protocols, today=today, first_date=today + timedelta(days=1),
+                           default_time=DEFAULT_TIME.strftime("%H:%M"),
+                           weekdays=list(zip(WEEKDAY_NAMES, WEEKDAY_LABELS)))
