@@ -12,14 +12,13 @@ import threading
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from booking.models import Appointment
 from clinic.extensions import db
 from tests.conftest import at, guest_booking, next_weekday
-
-playwright_sync = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -48,7 +47,7 @@ def live_server(demo):
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright_sync.sync_playwright() as playwright:
+    with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
@@ -204,8 +203,9 @@ def test_a_time_taken_meanwhile_is_explained_and_the_times_refresh(page, live_se
     summary = page.locator("#booking-errors")
     summary.wait_for(state="visible")
     assert "just taken" in summary.inner_text()
-    page.wait_for_selector(f"[data-slot-times] button")
-    assert page.locator(f"[data-slot-times] button[data-start='{start}']").count() == 0
+    # The list is re-fetched after the refusal: wait for it rather than read the old one.
+    expect(page.locator(f"[data-slot-times] button[data-start='{start}']")).to_have_count(0)
+    page.wait_for_selector("[data-slot-times] button")
     assert page.locator("#start").input_value() == ""
     with demo.app_context():
         assert db.session.scalars(select(Appointment).join(Appointment.patient)).all()
