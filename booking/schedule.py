@@ -42,13 +42,16 @@ def load(service: Service, first_day: date, last_day: date, now: datetime,
     zone = clinic_zone()
     closures = _closures(first_day, last_day)
     opening = slots.working_intervals(first_day, last_day, zone, weekly_hours(), closures.get(None, set()))
+    eligible = [c for c in service.clinicians if c.active]
+    chair_rows = _chairs() if service.needs_chair else []
     window = (opening[0].start, opening[-1].end) if opening else None
-    busy = _busy(window, now, ignore_appointment_id) if window else {}
+    busy = _busy(window, now, ignore_appointment_id, [c.id for c in eligible], [ch.id for ch in chair_rows]) \
+        if window else {}
     clinicians = [
         slots.Resource(c.id, _clinician_working(c, first_day, last_day, opening, closures), busy.get(("c", c.id), []))
-        for c in service.clinicians if c.active
+        for c in eligible
     ]
-    chairs = [slots.Resource(ch.id, opening, busy.get(("ch", ch.id), [])) for ch in _chairs()] if service.needs_chair else []
+    chairs = [slots.Resource(ch.id, opening, busy.get(("ch", ch.id), [])) for ch in chair_rows]
     return Calendar(opening, clinicians, chairs, need_for(service))
 
 
@@ -102,8 +105,13 @@ def live_reservations(now: datetime):
         or_(Appointment.status != AppointmentStatus.pending_payment.value, Appointment.hold_expires_at > now)))
 
 
-def _busy(window: tuple[datetime, datetime], now: datetime, ignore_appointment_id: int | None) -> dict:
-    query = live_reservations(now).where(Reservation.starts_at < window[1], Reservation.ends_at > window[0])
+def _busy(window: tuple[datetime, datetime], now: datetime, ignore_appointment_id: int | None,
+          clinician_ids: list[int], chair_ids: list[int]) -> dict:
+    """Busy time of just these resources: a month of the whole clinic's reservations is most of the cost of
+    a month of availability, and another service's chairs or clinicians do not matter here."""
+    query = live_reservations(now).where(
+        Reservation.starts_at < window[1], Reservation.ends_at > window[0],
+        or_(Reservation.clinician_id.in_(clinician_ids), Reservation.chair_id.in_(chair_ids)))
     if ignore_appointment_id is not None:
         query = query.where(Reservation.appointment_id != ignore_appointment_id)
     busy: dict[tuple[str, int], list[slots.Interval]] = {}

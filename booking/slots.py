@@ -143,14 +143,13 @@ def available_slots(
     clinician_lines, chair_lines = _timelines(clinicians), _timelines(chairs)
     earliest, latest = max(now, now + min_notice), now + horizon
     reachable = [iv for iv in opening if iv.end > earliest and iv.start <= latest]
-    slots = []
-    for start in candidate_starts(reachable, need):
-        if not earliest <= start <= latest:
-            continue
-        available = _count(start, need, clinician_lines, chair_lines)
-        if available and (allow is None or allow(start)):
-            slots.append(Slot(start, start + need.length, available))
-    return slots
+    starts = [start for start in candidate_starts(reachable, need) if earliest <= start <= latest]
+    if all(a < b for a, b in zip(starts, starts[1:])):
+        counts = _counts_in_order(starts, need, clinician_lines, chair_lines)
+    else:  # overlapping opening hours: no single forward walk, ask start by start
+        counts = [_count(start, need, clinician_lines, chair_lines) for start in starts]
+    return [Slot(start, start + need.length, available) for start, available in zip(starts, counts)
+            if available and (allow is None or allow(start))]
 
 
 def check_start(
@@ -250,13 +249,17 @@ def _merged(intervals: Iterable[Interval]) -> tuple[list[datetime], list[datetim
     # starts and ends are sorted and one bisect finds the only span that matters.
     starts: list[datetime] = []
     ends: list[datetime] = []
-    for interval in sorted(intervals):
+    for interval in sorted(intervals, key=_bounds):
         if ends and interval.start <= ends[-1]:
             ends[-1] = max(ends[-1], interval.end)
         else:
             starts.append(interval.start)
             ends.append(interval.end)
     return starts, ends
+
+
+def _bounds(interval: Interval) -> tuple[datetime, datetime]:
+    return interval.start, interval.end
 
 
 def _timelines(resources: Sequence[Resource]) -> list[_Timeline]:
@@ -273,6 +276,45 @@ def _free_ids(
     clinician_ids = [c.id for c in clinicians if c.can_take(start, held_until)]
     chair_ids = [c.id for c in chairs if c.can_take(start, end)] if need.needs_chair else []
     return clinician_ids, chair_ids
+
+
+def _counts_in_order(
+    starts: Sequence[datetime], need: Need, clinicians: Sequence[_Timeline], chairs: Sequence[_Timeline]
+) -> list[int]:
+    """`_count` for every one of strictly ascending starts, by one forward walk per resource (a month of
+    starts is thousands of queries: walking beats a bisect per start and resource)."""
+    free_clinicians = _column_sums([_walk(c, starts, need.clinician_length) for c in clinicians], len(starts))
+    if need.clinician_on_duty_whole_window:
+        on_duty = _column_sums([_walk(c, starts, need.length, mind_busy=False) for c in clinicians], len(starts))
+        free_clinicians = [free if duty else 0 for free, duty in zip(free_clinicians, on_duty)]
+    if not need.needs_chair:
+        return free_clinicians
+    free_chairs = _column_sums([_walk(c, starts, need.length) for c in chairs], len(starts))
+    return [min(people, seats) for people, seats in zip(free_clinicians, free_chairs)]
+
+
+def _walk(line: _Timeline, starts: Sequence[datetime], length: timedelta, mind_busy: bool = True) -> list[bool]:
+    """For ascending starts: could this resource take [start, start + length)? Same answer as `can_take`
+    (or `works`, without `mind_busy`): spans are merged and sorted, so the one span that matters only moves on."""
+    work_starts, work_ends, busy_starts, busy_ends = line.work_starts, line.work_ends, line.busy_starts, line.busy_ends
+    if not mind_busy:
+        busy_starts = busy_ends = []
+    work_count, busy_count = len(work_ends), len(busy_ends)
+    w = b = 0
+    result = []
+    for start in starts:
+        end = start + length
+        while w < work_count and work_ends[w] <= start:
+            w += 1
+        while b < busy_count and busy_ends[b] <= start:
+            b += 1
+        result.append(w < work_count and work_starts[w] <= start and end <= work_ends[w]
+                      and (b == busy_count or busy_starts[b] >= end))
+    return result
+
+
+def _column_sums(rows: list[list[bool]], width: int) -> list[int]:
+    return [sum(column) for column in zip(*rows)] if rows else [0] * width
 
 
 def _count(start: datetime, need: Need, clinicians: Sequence[_Timeline], chairs: Sequence[_Timeline]) -> int:
