@@ -15,7 +15,7 @@ from booking.models import Appointment
 from clinic import mail
 from clinic.extensions import db
 from clinic.models import OutboxMessage
-from tests.conftest import NEW_YORK, at, guest_booking, next_weekday
+from tests.conftest import at, guest_booking, next_weekday
 
 
 def free_port() -> int:
