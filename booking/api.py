@@ -17,7 +17,7 @@ from clinic.database import utcnow
 from clinic.errors import NotFound, ValidationError
 from clinic.extensions import db, limiter
 from clinic.models import Role
-from clinic.settings import clinic_settings
+from clinic.settings import clinic_settings, clinic_zone
 
 MAX_DAYS = 62
 
@@ -37,8 +37,20 @@ def availability():
         message = f"Choose a range of 1 to {MAX_DAYS} days, with 'to' on or after 'from'."
         raise ValidationError(message, code="bad_range", fields={"to": message})
     found = queries.available(service, first, last, utcnow(), patient=_patient_of_token())
+    local = _local_formatter(clinic_zone())
     return jsonify(service=service.code, timezone=clinic_settings().timezone,
-                   slots=[{"start": local_iso(s.start), "end": local_iso(s.end), "available": s.available} for s in found])
+                   slots=[{"start": local(s.start), "end": local(s.end), "available": s.available} for s in found])
+
+
+def _local_formatter(zone):
+    """ISO times in the clinic's zone, each instant formatted once (a slot's end is often the next start)."""
+    cache: dict = {}
+
+    def local(instant):
+        if instant not in cache:
+            cache[instant] = instant.astimezone(zone).isoformat()
+        return cache[instant]
+    return local
 
 
 def _patient_of_token():

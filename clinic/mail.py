@@ -21,6 +21,7 @@ from clinic.settings import clinic_settings
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
+CLAIM_LEASE = timedelta(minutes=10)
 
 
 def absolute_url(endpoint: str, **values) -> str:
@@ -53,48 +54,66 @@ def _clinic_details():
 
 
 def send_pending(limit: int = 100) -> tuple[int, int]:
-    """Send what is due; returns (sent, failed). Safe on several hosts at once: rows are claimed with
-    FOR UPDATE SKIP LOCKED on PostgreSQL (SQLite has one writer at a time anyway)."""
+    """Send what is due; returns (sent, failed). Safe on several hosts at once.
+
+    Each message is claimed in a short transaction of its own (FOR UPDATE SKIP LOCKED on PostgreSQL)
+    that pushes its next attempt a lease ahead, so no other sender takes it; the SMTP conversation then
+    happens outside any transaction (on SQLite a transaction holds the write lock, and bookings must not
+    wait for a mail server). A sender that dies mid-send leaves the message to be retried after the lease.
+    """
     sent = failed = 0
-    # One row per transaction: a row's lock must last until its own commit, or a second sender could claim
-    # (and send again) rows this one claimed but had not reached when it committed the first.
-    while sent + failed < limit and (message := _claim_next()) is not None:
+    while sent + failed < limit and (claimed := _claim_next()) is not None:
+        message_id, email = claimed
         try:
-            _deliver(message)
+            _deliver(message_id, email)
         except (OSError, smtplib.SMTPException) as error:
             failed += 1
-            _retry_later(message, error)
+            _retry_later(db.session.get(OutboxMessage, message_id), error)
         else:
             sent += 1
-            message.status, message.sent_at, message.last_error = "sent", utcnow(), None
-        message.attempts += 1
+            _mark_sent(db.session.get(OutboxMessage, message_id))
         db.session.commit()
     return sent, failed
 
 
-def _claim_next() -> OutboxMessage | None:
+def _mark_sent(message: OutboxMessage) -> None:
+    message.status, message.sent_at, message.last_error = "sent", utcnow(), None
+    message.attempts += 1
+
+
+def _claim_next() -> tuple[int, EmailMessage] | None:
+    """Lease the next due message; returns its id and the email to send, built before the commit."""
     query = (select(OutboxMessage).where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= utcnow())
              .order_by(OutboxMessage.id).limit(1).with_for_update(skip_locked=True))
-    return db.session.scalar(query)
+    message = db.session.scalar(query)
+    if message is None:
+        db.session.commit()
+        return None
+    message.next_attempt_at = utcnow() + CLAIM_LEASE
+    claimed = message.id, to_email(message, current_app.config["MAIL_FROM"])
+    db.session.commit()
+    return claimed
 
 
 def _retry_later(message: OutboxMessage, error: Exception) -> None:
+    message.attempts += 1
     message.last_error = str(error)[:500]
-    if message.attempts + 1 >= MAX_ATTEMPTS:
+    if message.attempts >= MAX_ATTEMPTS:
         message.status = "failed"
         log.error("giving up on mail %s to %s: %s", message.id, message.to, error)
     else:
-        message.next_attempt_at = utcnow() + timedelta(minutes=2 ** message.attempts)
+        message.next_attempt_at = utcnow() + timedelta(minutes=2 ** (message.attempts - 1))
         log.warning("mail %s to %s failed, will retry: %s", message.id, message.to, error)
 
 
-def _deliver(message: OutboxMessage) -> None:
+def _deliver(message_id: int, email: EmailMessage) -> None:
     config = current_app.config
     if not config.get("SMTP_HOST"):
-        log.info("mail (no SMTP configured) to=%s subject=%s\n%s", message.to, message.subject, message.text)
+        log.info("mail %s (no SMTP configured) to=%s subject=%s\n%s", message_id, email["To"], email["Subject"],
+                 email.get_body(("plain",)).get_content())
         return
     with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=20) as smtp:
-        smtp.send_message(to_email(message, config["MAIL_FROM"]))
+        smtp.send_message(email)
 
 
 def to_email(message: OutboxMessage, sender: str) -> EmailMessage:
