@@ -152,6 +152,20 @@ def reschedule_appointment(appointment_id: int):
     return jsonify(appointment=appointment_json(appointment))
 
 
+@bp.post("/appointments/<int:appointment_id>/driver")
+def change_driver(appointment_id: int):
+    actor = require_api_user()
+    appointment = queries.visible_appointment(actor, appointment_id)
+    driver = driver_from(jsonin.json_object(), appointment.patient)
+    if driver is None:
+        message = "Please give the designated driver's name, phone and relationship."
+        raise ValidationError(message, code="driver_required", fields={"driver": message})
+    treatments.change_driver(actor, appointment, driver)
+    audit.record("change_driver", "appointment", appointment.id)
+    db.session.commit()
+    return jsonify(appointment=appointment_json(appointment))
+
+
 @bp.get("/appointments/<int:appointment_id>/calendar.ics")
 def appointment_calendar(appointment_id: int):
     appointment = queries.visible_appointment(require_api_user(), appointment_id)
@@ -257,6 +271,11 @@ openapi.add_paths({
         "summary": "Move to a new start, same rules as booking",
         "requestBody": openapi.json_body({"type": "object", "required": ["start"], "properties": {"start": {"type": "string", "format": "date-time"}}}),
         "responses": {**openapi.ok("moved", _APPOINTMENT), **openapi.error_responses(400, 401, 404, 409, 422)}}},
+    "/appointments/{id}/driver": {"parameters": [_id_param()], "post": {
+        "summary": "Change the designated driver (until the day of the treatment)",
+        "requestBody": openapi.json_body({"type": "object", "required": ["driver"], "properties": {
+            "driver": {"$ref": "#/components/schemas/Driver"}}}),
+        "responses": {**openapi.ok("changed", _APPOINTMENT), **openapi.error_responses(400, 401, 404, 409, 422)}}},
     "/appointments/{id}/calendar.ics": {"parameters": [_id_param()], "get": {
         "summary": "The appointment as iCalendar", "responses": {**openapi.ok("calendar", {"type": "string"}, media="text/calendar"),
                                                                 **openapi.error_responses(401, 404)}}},

@@ -141,3 +141,17 @@ def complete(actor: User, appointment: Appointment, *, dose_mg: int | None, note
     states.move(appointment, S.completed)
     appointment.completed_at, appointment.dose_mg = now, dose_mg
     appointment.completion_notes, appointment.released_to_driver = notes, released_to_driver
+
+
+def change_driver(actor: User, appointment: Appointment, driver, now: datetime | None = None) -> None:
+    """Patients change their designated driver until the day before; staff may also on the day itself."""
+    now = now or utcnow()
+    states.require_movable(appointment)
+    today = now.astimezone(clinic_zone()).date()
+    day = appointment.starts_at.astimezone(clinic_zone()).date()
+    if day < today or (day == today and not actor.is_staff):
+        message = "The driver can be changed online until the day before. Please call the clinic."
+        raise ValidationError(message, code="too_late", fields={"driver": message})
+    appointment.driver_name, appointment.driver_phone = driver.name, driver.phone
+    appointment.driver_relationship = driver.relationship
+    appointment.sequence += 1

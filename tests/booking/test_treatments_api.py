@@ -365,3 +365,44 @@ def test_staff_override_of_spacing_is_booked_and_its_reason_kept(demo, client):
         assert row.spacing_override_reason == reason
         assert row.spacing_override_by_id == find_user("frontdesk@clinic.test").id
         assert row.patient_id == patient_id
+
+
+def test_driver_can_be_changed_until_the_day_before(demo, client):
+    headers, patient_id = patient_login(client)
+    clear_patient(client, patient_id)
+    day = next_weekday(1)
+    appointment = book(client, headers, day, driver=DRIVER).json["appointment"]
+    new_driver = {"name": "Sam Sister", "phone": "617 555 0177", "relationship": "sister"}
+    changed = client.post(f"/api/v1/appointments/{appointment['id']}/driver", json={"driver": new_driver}, headers=headers)
+    assert changed.status_code == 200 and changed.json["appointment"]["driver"] == new_driver
+    another = client.post(f"/api/v1/appointments/{appointment['id']}/driver", headers=headers,
+                           json={"driver": {**new_driver, "phone": "617 555 0199"}})
+    assert another.status_code == 200
+    empty = client.post(f"/api/v1/appointments/{appointment['id']}/driver", json={}, headers=headers)
+    assert empty.status_code == 422 and empty.json["error"]["code"] == "driver_required"
+
+
+def test_driver_cannot_be_changed_online_on_the_day(demo, app):
+    from booking import treatments
+    from booking.models import Appointment
+    from booking.requests import Driver
+    from clinic.accounts import find_user
+    client = app.test_client()
+    headers, patient_id = patient_login(client)
+    clear_patient(client, patient_id)
+    day = next_weekday(1)
+    appointment_id = book(client, headers, day, driver=DRIVER).json["appointment"]["id"]
+    on_the_day = datetime.combine(day, time(7), NEW_YORK)
+    with app.app_context():
+        appointment = db.session.get(Appointment, appointment_id)
+        patient, staff = find_user("patient@clinic.test"), find_user("frontdesk@clinic.test")
+        driver = Driver("Sam Sister", "617 555 0177", "sister")
+        try:
+            treatments.change_driver(patient, appointment, driver, now=on_the_day)
+        except treatments.ValidationError as error:
+            assert error.code == "too_late"
+        else:
+            raise AssertionError("a patient changed the driver on the day")
+        treatments.change_driver(staff, appointment, driver, now=on_the_day)
+        assert appointment.driver_name == "Sam Sister"
+        db.session.rollback()
