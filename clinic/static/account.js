@@ -6,19 +6,10 @@
 (function () {
   "use strict";
 
+  var ui = window.ClinicUI;
+  var csrfToken = ui.csrfToken, el = ui.el;
+
   var MESSAGE_KEY = "clinic.account.message";
-
-  function csrfToken() {
-    var meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.getAttribute("content") : "";
-  }
-
-  function el(tag, attrs, text) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (name) { node.setAttribute(name, attrs[name]); });
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
 
   /* Integer cents to "$1,234.50"; never through floating point. */
   function money(cents, currency) {

@@ -9,72 +9,22 @@
 (function () {
   "use strict";
 
-  var WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
-  var MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December"];
+  var ui = window.ClinicUI;
+  var csrfToken = ui.csrfToken,
+    el = ui.el,
+    wallClock = ui.wallClock,
+    timeLabel = ui.timeLabel,
+    addDays = ui.addDays,
+    dayLabel = ui.dayLabel,
+    sameSitePath = ui.sameSitePath,
+    press = ui.press,
+    arrowKeys = ui.arrowKeys;
+
   var PATIENT_FIELDS = { name: "patient-name", email: "patient-email", phone: "patient-phone" };
-
-  function csrfToken() {
-    var meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.getAttribute("content") : "";
-  }
-
-  function el(tag, attrs, text) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (name) { node.setAttribute(name, attrs[name]); });
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
-  /* "2026-12-01T09:00:00-05:00" -> {date: "2026-12-01", hour: 9, minute: 0} */
-  function wallClock(iso) {
-    var match = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})/.exec(iso || "");
-    return match ? { date: match[1], hour: Number(match[2]), minute: Number(match[3]) } : null;
-  }
-
-  function timeLabel(clock) {
-    var hour = clock.hour % 12 || 12;
-    return hour + ":" + String(clock.minute).padStart(2, "0") + " " + (clock.hour < 12 ? "AM" : "PM");
-  }
-
-  /* A calendar date as a UTC midnight, so weekday arithmetic never meets the browser's zone. */
-  function calendarDate(isoDate) {
-    var parts = isoDate.split("-").map(Number);
-    return new Date(Date.UTC(parts[0], parts[1] - 1, parts[2]));
-  }
-
-  function addDays(isoDate, days) {
-    var date = calendarDate(isoDate);
-    date.setUTCDate(date.getUTCDate() + days);
-    return date.toISOString().slice(0, 10);
-  }
-
-  function dayLabel(isoDate) {
-    var date = calendarDate(isoDate);
-    return WEEKDAYS[date.getUTCDay()] + " " + date.getUTCDate() + " " + MONTHS[date.getUTCMonth()];
-  }
 
   function partOfDay(clock) {
     if (clock.hour < 12) return "Morning";
     return clock.hour < 17 ? "Afternoon" : "Evening";
-  }
-
-  /* Arrow keys, Home and End move between the buttons of one list; Tab still reaches each of them. */
-  function arrowKeys(list) {
-    list.addEventListener("keydown", function (event) {
-      var buttons = Array.prototype.slice.call(list.querySelectorAll("button"));
-      var index = buttons.indexOf(document.activeElement);
-      if (index < 0) return;
-      var next = { ArrowRight: index + 1, ArrowDown: index + 1, ArrowLeft: index - 1, ArrowUp: index - 1,
-        Home: 0, End: buttons.length - 1 }[event.key];
-      if (next === undefined) return;
-      event.preventDefault();
-      buttons[Math.max(0, Math.min(buttons.length - 1, next))].focus();
-    });
-  }
-
-  function press(buttons, chosen) {
-    buttons.forEach(function (button) { button.setAttribute("aria-pressed", String(button === chosen)); });
   }
 
   // ---- The time picker --------------------------------------------------------------------------
@@ -168,10 +118,8 @@
     var heading = el("h3", { class: "slot-day-title", id: "slot-days-title" }, "Day");
     var list = el("ul", { class: "slot-list", "aria-labelledby": "slot-days-title" });
     picker.byDay.forEach(function (times, day) {
-      var date = calendarDate(day);
-      var button = el("button", { type: "button", class: "slot", "aria-pressed": "false", "data-day": day });
-      button.textContent = WEEKDAYS[date.getUTCDay()].slice(0, 3) + " " + date.getUTCDate() + " " +
-        MONTHS[date.getUTCMonth()].slice(0, 3);
+      var button = el("button", { type: "button", class: "slot", "aria-pressed": "false", "data-day": day },
+        ui.shortDayLabel(day));
       button.setAttribute("aria-label", dayLabel(day) + ", " + times.length + (times.length === 1 ? " time" : " times"));
       button.addEventListener("click", function () { picker.showDay(day, true); });
       list.appendChild(el("li")).appendChild(button);
@@ -294,12 +242,6 @@
   };
 
   // ---- Booking a consultation -----------------------------------------------------------------------
-
-  /* Stay on this site even if the absolute link was built for another host name (a proxy, a port). */
-  function sameSitePath(url) {
-    var parsed = new URL(url, window.location.href);
-    return parsed.pathname + parsed.search + parsed.hash;
-  }
 
   function bookingBody(form) {
     var data = new FormData(form);

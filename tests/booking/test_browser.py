@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from werkzeug.serving import make_server
 
 from booking.models import Appointment
 from clinic.extensions import db
-from tests.conftest import at, guest_booking, next_weekday
+from tests.conftest import DEMO_PASSWORD, DRIVER, at, clear_patient, guest_booking, next_weekday
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -237,3 +238,56 @@ def test_the_manage_page_moves_and_then_cancels_the_booking(page, live_server, d
     with demo.app_context():
         assert db.session.get(Appointment, response.json["appointment"]["id"]).status == "cancelled"
         db.session.remove()
+
+
+def sign_in_cleared_patient(page, live_server, demo) -> None:
+    client = demo.test_client()
+    token = client.post("/api/v1/tokens", json={"email": "patient@clinic.test", "password": DEMO_PASSWORD}).json
+    clear_patient(client, token["user"]["patient_id"])
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email address").fill("patient@clinic.test")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server}/account")
+
+
+def fill_driver(page, prefix: str) -> None:
+    page.locator(f"#{prefix}-driver-name").fill(DRIVER["name"])
+    page.locator(f"#{prefix}-driver-phone").fill(DRIVER["phone"])
+    page.locator(f"#{prefix}-driver-relationship").fill(DRIVER["relationship"])
+
+
+def test_a_cleared_patient_holds_a_treatment_with_a_driver(page, live_server, demo, tmp_path):
+    sign_in_cleared_patient(page, live_server, demo)
+    page.goto(f"{live_server}/account/treatments")
+    form = page.locator("#treatment-form")
+    form.locator("[data-slot-days] button").first.wait_for()
+    form.locator("[data-slot-days] button").first.click()
+    first_time = form.locator("[data-slot-times] button").first
+    start = first_time.get_attribute("data-start")
+    first_time.click()
+    assert page.locator("#treatment-start").input_value() == start
+    fill_driver(page, "one")
+    screenshot(page, tmp_path, "treatment")
+    form.get_by_role("button", name="Hold this treatment").click()
+    page.wait_for_url(re.compile(r"/appointments/manage/"))
+    with demo.app_context():
+        held = db.session.scalars(select(Appointment)).one()
+        assert held.status == "pending_payment" and held.driver_name == DRIVER["name"]
+        assert held.starts_at.isoformat() == datetime.fromisoformat(start).astimezone(timezone.utc).isoformat()
+        db.session.remove()
+    assert page.console.errors == []
+
+
+def test_a_cleared_patient_holds_a_whole_induction_series(page, live_server, demo):
+    sign_in_cleared_patient(page, live_server, demo)
+    page.goto(f"{live_server}/account/treatments")
+    page.locator("#series-protocol").select_option("iv-induction")
+    page.locator("#series-first-date").fill(next_weekday(0).isoformat())
+    fill_driver(page, "series")
+    page.get_by_role("button", name="Hold the whole series").click()
+    result = page.locator("[data-series-result]")
+    result.wait_for(state="visible")
+    assert result.locator("[data-series-list] li").count() == 6
+    assert "9:00 AM" in result.inner_text()
+    assert page.console.errors == []

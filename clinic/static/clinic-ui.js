@@ -1,0 +1,90 @@
+/*
+ * Small helpers shared by the pages' scripts (book.js, treatments.js, account.js): loaded first, as
+ * window.ClinicUI.
+ *
+ * Times are the clinic's wall-clock times: the API gives each start as ISO 8601 with the clinic's
+ * offset, and the date and "HH:MM" are read from that string itself. Converting with Date() would
+ * show the browser's zone, which is wrong for a patient travelling or booking for another city.
+ */
+(function () {
+  "use strict";
+
+  var WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+  var MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December"];
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) { node.setAttribute(name, attrs[name]); });
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  /* "2026-12-01T09:00:00-05:00" -> {date: "2026-12-01", hour: 9, minute: 0} */
+  function wallClock(iso) {
+    var match = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})/.exec(iso || "");
+    return match ? { date: match[1], hour: Number(match[2]), minute: Number(match[3]) } : null;
+  }
+
+  function timeLabel(clock) {
+    var hour = clock.hour % 12 || 12;
+    return hour + ":" + String(clock.minute).padStart(2, "0") + " " + (clock.hour < 12 ? "AM" : "PM");
+  }
+
+  /* A calendar date as a UTC midnight, so weekday arithmetic never meets the browser's zone. */
+  function calendarDate(isoDate) {
+    var parts = isoDate.split("-").map(Number);
+    return new Date(Date.UTC(parts[0], parts[1] - 1, parts[2]));
+  }
+
+  function addDays(isoDate, days) {
+    var date = calendarDate(isoDate);
+    date.setUTCDate(date.getUTCDate() + days);
+    return date.toISOString().slice(0, 10);
+  }
+
+  function dayLabel(isoDate) {
+    var date = calendarDate(isoDate);
+    return WEEKDAYS[date.getUTCDay()] + " " + date.getUTCDate() + " " + MONTHS[date.getUTCMonth()];
+  }
+
+  /* "Tue 1 Dec": the label on a day button (its aria-label carries dayLabel). */
+  function shortDayLabel(isoDate) {
+    var date = calendarDate(isoDate);
+    return WEEKDAYS[date.getUTCDay()].slice(0, 3) + " " + date.getUTCDate() + " " + MONTHS[date.getUTCMonth()].slice(0, 3);
+  }
+
+  /* Follow only a link on this site, whatever host the API wrote into it. */
+  function sameSitePath(url) {
+    var parsed = new URL(url, window.location.href);
+    return parsed.pathname + parsed.search + parsed.hash;
+  }
+
+  function press(buttons, chosen) {
+    buttons.forEach(function (button) { button.setAttribute("aria-pressed", String(button === chosen)); });
+  }
+
+  /* Arrow keys, Home and End move between the buttons of one list; Tab still reaches each of them. */
+  function arrowKeys(list) {
+    list.addEventListener("keydown", function (event) {
+      var buttons = Array.prototype.slice.call(list.querySelectorAll("button"));
+      var index = buttons.indexOf(document.activeElement);
+      if (index < 0) return;
+      var next = { ArrowRight: index + 1, ArrowDown: index + 1, ArrowLeft: index - 1, ArrowUp: index - 1,
+        Home: 0, End: buttons.length - 1 }[event.key];
+      if (next === undefined) return;
+      event.preventDefault();
+      buttons[Math.max(0, Math.min(buttons.length - 1, next))].focus();
+    });
+  }
+
+  window.ClinicUI = {
+    csrfToken: csrfToken, el: el, wallClock: wallClock, timeLabel: timeLabel, calendarDate: calendarDate,
+    addDays: addDays, dayLabel: dayLabel, shortDayLabel: shortDayLabel, sameSitePath: sameSitePath, press: press, arrowKeys: arrowKeys,
+  };
+})();
