@@ -1,18 +1,19 @@
-"""JSON API v1 for the clinical path: intake, clearance, outcome scores, flags and integration therapy
-(routes on clinic.api's blueprint). Each route: load, authorize, validate, one service call, commit, respond."""
+"""JSON API v1 for the clinical path: intake, clearance, outcome scores and flags (routes on clinic.api's
+blueprint; integration therapy books appointments, so its route is in booking.api). Each route: load, authorize, validate, one service call, commit, respond."""
 from __future__ import annotations
 
 from flask import jsonify
 
-from booking import clinical, queries
-from booking.models import Appointment, Clearance, Intake, OutcomeScore, PatientFlag
-from booking.serialize import local_iso
 from clinic import audit, jsonin, openapi
-from clinic.api import bp, visible_patient
+from clinic.api import bp, patient_for_staff_or_self, visible_patient
 from clinic.auth_context import require_api_user
+from clinic.database import utcnow
 from clinic.errors import Forbidden, NotFound, ValidationError
 from clinic.extensions import db
 from clinic.models import Patient, Role, User
+from clinic.settings import local_iso
+from clinical import crisis, hooks, services as clinical
+from clinical.models import Clearance, Intake, OutcomeScore, PatientFlag
 
 CLINICAL_READERS = (Role.clinician, Role.admin)  # who may read intake answers and outcome scores besides the patient
 
@@ -80,12 +81,13 @@ def submit_intake():
     patient = _own_patient(actor)
     data = jsonin.json_object()
     answers = data["answers"] if isinstance(data.get("answers"), dict) else data
-    intake = clinical.submit_intake(actor, patient, answers)
+    now = utcnow()
+    intake = clinical.submit_intake(actor, patient, answers, now)
     audit.record("create", "intake", intake.id, detail={"crisis": intake.crisis_flag})
     db.session.commit()
     body = {"intake": intake_json(intake)}
     if intake.crisis_flag:
-        body["crisis"] = clinical.CRISIS
+        body["crisis"] = crisis.response(now)
     return jsonify(body), 201
 
 
@@ -152,7 +154,7 @@ def list_clearances(patient_id: int):
 def record_outcome():
     actor = require_api_user(Role.patient, Role.clinician)
     data = jsonin.json_object()
-    patient = queries.patient_for_staff_or_self(actor, data)
+    patient = patient_for_staff_or_self(actor, data)
     appointment_id = jsonin.integer(data, "appointment_id", minimum=1, label="appointment")
     appointment = _appointment_of(patient, appointment_id) if appointment_id is not None else None
     score = clinical.record_outcome(actor, patient, answers=data.get("answers"), appointment=appointment,
@@ -162,9 +164,9 @@ def record_outcome():
     return jsonify(outcome=outcome_json(score), score=score.score), 201
 
 
-def _appointment_of(patient: Patient, appointment_id: int) -> Appointment:
-    appointment = db.session.get(Appointment, appointment_id)
-    if appointment is None or appointment.patient_id != patient.id:
+def _appointment_of(patient: Patient, appointment_id: int):
+    appointment = hooks.patients_appointment(patient, appointment_id)
+    if appointment is None:
         message = "We could not find that appointment."
         raise ValidationError(message, fields={"appointment_id": message})
     return appointment
@@ -204,22 +206,6 @@ def resolve_flag(flag_id: int):
     audit.record("resolve", "patient_flag", flag.id, detail={"patient_id": flag.patient_id})
     db.session.commit()
     return jsonify(flag=flag_json(flag))
-
-
-# --- integration therapy ------------------------------------------------------------------------------------------
-
-@bp.get("/appointments/<int:appointment_id>/integration-slots")
-def integration_slots(appointment_id: int):
-    treatment = queries.visible_appointment(require_api_user(), appointment_id)
-    service, found = clinical.integration_slots(treatment)
-    earliest, latest = clinical.integration_window(treatment)
-    booked = clinical.integration_booked(treatment)
-    return jsonify(
-        appointment_id=treatment.id, service=service.code, window={"from": local_iso(earliest), "to": local_iso(latest)},
-        slots=[{"start": local_iso(s.start), "end": local_iso(s.end), "available": s.available,
-                "book": {"method": "POST", "path": "/api/v1/appointments",
-                         "body": {"service": service.code, "start": local_iso(s.start)}}} for s in found],
-        booked=[{"id": a.id, "start": local_iso(a.starts_at), "status": a.status} for a in booked])
 
 
 # --- OpenAPI ------------------------------------------------------------------------------------------------------
@@ -278,7 +264,4 @@ openapi.add_paths({
     "/flags/{id}/resolve": {"parameters": _ID, "post": {
         "summary": "Resolve a flag once the patient has been contacted (clinician)",
         "responses": {**openapi.ok("flag"), **openapi.error_responses(401, 403, 404, 409)}}},
-    "/appointments/{id}/integration-slots": {"parameters": _ID, "get": {
-        "summary": "Psychotherapy starts 24-48 hours after a treatment, each with the body that books it",
-        "responses": {**openapi.ok("slots"), **openapi.error_responses(401, 404, 409, 422)}}},
 })

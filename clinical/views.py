@@ -4,27 +4,25 @@ intakes to review, a patient's clearance page, and today's treatments with compl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
-from wtforms import (BooleanField, DateField, HiddenField, IntegerField, RadioField, SelectChoice, SelectMultipleField,
+from wtforms import (DateField, HiddenField, IntegerField, RadioField, SelectChoice, SelectMultipleField,
                      StringField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from booking import clinical, links, queries, treatments
-from booking.protocols import readable_date
-from booking.serialize import local_iso
-from booking.models import Appointment, Clearance, PatientFlag, Protocol
-from clinic import audit, jsonin
+from clinic import audit, formatting, inbound
+from clinic.database import utcnow
 from clinic.auth_context import roles_required
 from clinic.errors import DomainError
+from clinic.forms import SaneDate
 from clinic.extensions import db
 from clinic.models import Patient, Role
 from clinic.settings import clinic_zone
+from clinical import crisis, hooks, services as clinical
+from clinical.models import Clearance, PatientFlag
 
 bp = Blueprint("clinical", __name__)
 CLINICAL_VIEWERS = (Role.clinician, Role.admin)
@@ -82,7 +80,8 @@ class ClearForm(FlaskForm):
     diagnosis_codes = StringField("ICD-10 diagnosis codes", description="Separate codes with commas, like F43.12.",
                                   validators=[DataRequired("Give at least one diagnosis code."), Length(max=200)])
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=4000)])
-    rems_enrollment_date = DateField("REMS enrollment date (needed for esketamine)", validators=[Optional()])
+    rems_enrollment_date = DateField("REMS enrollment date (needed for esketamine)",
+                                     validators=[Optional(), SaneDate("REMS enrollment date")])
 
 
 class RefuseForm(FlaskForm):
@@ -93,12 +92,6 @@ class RefuseForm(FlaskForm):
 class WithdrawForm(FlaskForm):
     withdraw_reason = TextAreaField("Reason for withdrawing", validators=[DataRequired("Please give the reason."),
                                                                          Length(max=4000)])
-
-
-class CompleteForm(FlaskForm):
-    dose_mg = IntegerField("Dose (mg)", validators=[Optional(), NumberRange(0, 1000)])
-    notes = TextAreaField("Notes", validators=[Optional(), Length(max=4000)])
-    released_to_driver = BooleanField("Released to designated driver")
 
 
 class PlainForm(FlaskForm):
@@ -143,7 +136,7 @@ def pcl5_chart(summary: clinical.OutcomeSummary) -> Chart | None:
     def x(index: int) -> float:
         return (left + right) / 2 if count == 1 else left + (right - left) * index / (count - 1)
 
-    points = [ChartPoint(x(i), y(s.score), s.score, s.taken_at.astimezone(clinic_zone()).strftime("%Y-%m-%d"))
+    points = [ChartPoint(x(i), y(s.score), s.score, formatting.long_date(s.taken_at, clinic_zone(), weekday=False))
               for i, s in enumerate(summary.scores)]
     threshold = summary.baseline - clinical.MEANINGFUL_FALL
     return Chart(width, height, left, right, points, [(v, y(v)) for v in range(0, clinical.PCL5_MAX + 1, 20)],
@@ -181,7 +174,7 @@ def intake():
 def _crisis_page(patient: Patient):
     audit.record("view", "patient_flag", None, detail={"page": "crisis", "patient_id": patient.id})
     db.session.commit()
-    return render_template("clinical/crisis.html", crisis=clinical.CRISIS)
+    return render_template("clinical/crisis.html", crisis=crisis.response(utcnow()))
 
 
 def _form_data(answers: dict) -> dict:
@@ -210,7 +203,7 @@ def pcl5():
     if form.validate_on_submit():
         try:
             score = clinical.record_outcome(current_user, patient, appointment=_own_appointment(form.appointment_id.data),
-                                            answers=[form[f"item_{n}"].data for n in range(1, 21)])
+                                            answers=[form[f"item_{n}"].data for n in range(1, len(clinical.PCL5_ITEMS) + 1)])
         except DomainError as error:
             flash(error.message, "error")
         else:
@@ -218,14 +211,12 @@ def pcl5():
             db.session.commit()
             flash(f"Thank you. Your PCL-5 score today is {score.score} out of {clinical.PCL5_MAX}.", "success")
             return redirect(url_for("clinical.progress"))
-    return render_template("clinical/pcl5.html", form=form, scale=clinical.PCL5_SCALE)
+    return render_template("clinical/pcl5.html", form=form, scale=clinical.PCL5_SCALE, items=len(clinical.PCL5_ITEMS))
 
 
-def _own_appointment(raw: str | None) -> Appointment | None:
-    if not raw or not raw.isdigit():
-        return None
-    appointment = db.session.get(Appointment, int(raw))
-    return appointment if appointment is not None and appointment.patient_id == current_user.patient_id else None
+def _own_appointment(raw: str | None):
+    appointment_id = inbound.row_id(raw)
+    return None if appointment_id is None else hooks.patients_appointment(current_user.patient, appointment_id)
 
 
 @bp.get("/account/progress")
@@ -237,50 +228,6 @@ def progress():
     db.session.commit()
     return render_template("clinical/progress.html", summary=summary, chart=pcl5_chart(summary),
                            meaningful_fall=clinical.MEANINGFUL_FALL)
-
-
-@bp.get("/account/integration/<int:appointment_id>")
-@roles_required(Role.patient)
-def integration(appointment_id: int):
-    treatment = queries.visible_appointment(current_user, appointment_id)
-    if clinical.in_crisis(_own_patient()):
-        return _crisis_page(current_user.patient)
-    try:
-        _service, found = clinical.integration_slots(treatment)
-    except DomainError as error:
-        found, problem = [], error.message
-    else:
-        problem = None
-    audit.record("view", "appointment", treatment.id, detail={"page": "integration"})
-    db.session.commit()
-    return render_template("clinical/integration.html", treatment=treatment, days=_by_local_day(found),
-                           problem=problem, booked=clinical.integration_booked(treatment), readable_date=readable_date,
-                           local_iso=local_iso)
-
-
-def _by_local_day(found: list) -> list[tuple[date, list]]:
-    days: dict[date, list] = {}
-    for slot in found:
-        days.setdefault(slot.start.astimezone(clinic_zone()).date(), []).append(slot)
-    return list(days.items())
-
-
-@bp.post("/account/integration/<int:appointment_id>/book")
-@roles_required(Role.patient)
-def book_integration(appointment_id: int):
-    treatment = queries.visible_appointment(current_user, appointment_id)
-    form = PlainForm()
-    if clinical.in_crisis(_own_patient()) or not form.validate_on_submit():
-        return redirect(url_for("clinical.integration", appointment_id=appointment_id))
-    try:
-        booked = clinical.book_integration(current_user, treatment, jsonin.instant(request.form, "start"))
-    except DomainError as error:
-        flash(error.message, "error")
-        return redirect(url_for("clinical.integration", appointment_id=appointment_id))
-    audit.record("create", "appointment", booked.id, detail={"integration_after": treatment.id})
-    db.session.commit()
-    flash("Your integration session is held for you. Please pay to confirm it.", "success")
-    return redirect(url_for("booking.manage", token=links.manage_token(booked)))
 
 
 # --- clinician pages ----------------------------------------------------------------------------------------------
@@ -298,14 +245,14 @@ def intakes():
 @roles_required(*CLINICAL_VIEWERS)
 def patient(patient_id: int):
     record = db.session.get(Patient, patient_id) or abort(404)
-    summary, current = clinical.outcome_summary(record), treatments.current_clearance(record)
+    summary, current = clinical.outcome_summary(record), clinical.current_clearance(record)
     audit.record("view", "patient", record.id, detail={"page": "clinical"})
     db.session.commit()
     return render_template(
         "clinical/patient.html", patient=record, intakes=clinical.intakes_of(record), summary=summary,
         chart=pcl5_chart(summary), history=clinical.clearance_history(record), flags=clinical.open_flags(record),
         current=current, upcoming=clinical.upcoming_treatments(record),
-        questions=clinical.INTAKE_QUESTIONS, concerns=clinical.concerns, status=clinical.clearance_status,
+        questions=clinical.questions_for_review(), concerns=clinical.concerns, status=clinical.clearance_status,
         clear_form=_clear_form(current), refuse_form=RefuseForm(), withdraw_form=WithdrawForm(), flag_form=PlainForm(),
         meaningful_fall=clinical.MEANINGFUL_FALL)
 
@@ -315,8 +262,7 @@ def _clear_form(current: Clearance | None = None) -> ClearForm:
     on_file = {"protocols": current.protocols, "diagnosis_codes": ", ".join(current.diagnosis_codes),
                "rems_enrollment_date": current.rems_enrollment_date} if current is not None and current.cleared else None
     form = ClearForm(data=on_file)
-    protocols = db.session.scalars(select(Protocol).where(Protocol.active).order_by(Protocol.id))
-    form.protocols.choices = [SelectChoice(p.code, f"{p.name} ({p.code})") for p in protocols]
+    form.protocols.choices = [SelectChoice(code, f"{name} ({code})") for code, name in hooks.protocols()]
     return form
 
 
@@ -391,42 +337,3 @@ def resolve_flag(flag_id: int):
             db.session.commit()
             flash("The flag is resolved.", "success")
     return redirect(url_for("clinical.patient", patient_id=flag.patient_id))
-
-
-@bp.get("/clinical/today")
-@roles_required(*CLINICAL_VIEWERS)
-def today():
-    day = _day_arg()
-    rows = clinical.todays_treatments(day)
-    audit.record("view", "schedule", None, detail={"day": day.isoformat(), "page": "clinical_today"})
-    db.session.commit()
-    return render_template("clinical/today.html", day=day, appointments=rows, form=CompleteForm(),
-                           is_today=day == clinical.local_day(), timedelta_day=timedelta(days=1))
-
-
-@bp.post("/clinical/appointments/<int:appointment_id>/complete")
-@roles_required(Role.clinician)
-def complete(appointment_id: int):
-    appointment = queries.visible_appointment(current_user, appointment_id)
-    form = CompleteForm()
-    if form.validate_on_submit():
-        try:
-            treatments.complete(current_user, appointment, dose_mg=form.dose_mg.data, notes=form.notes.data or None,
-                                released_to_driver=form.released_to_driver.data)
-        except DomainError as error:
-            flash(error.message, "error")
-        else:
-            audit.record("complete", "appointment", appointment.id)
-            db.session.commit()
-            flash(f"{appointment.patient.name}'s treatment is completed and the discharge recorded.", "success")
-    else:
-        _form_problem(form)
-    day = appointment.starts_at.astimezone(clinic_zone()).date()
-    return redirect(url_for("clinical.today", day=day.isoformat()))
-
-
-def _day_arg() -> date:
-    try:
-        return date.fromisoformat(request.args["day"]) if request.args.get("day") else clinical.local_day()
-    except ValueError:
-        abort(404)

@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from booking import clinical
-from booking.models import Appointment, Clearance, Intake, OutcomeScore, PatientFlag
+from clinical import services as clinical
+from booking.models import Appointment
+from clinical.models import Clearance, Intake, OutcomeScore, PatientFlag
 from clinic.extensions import db
 from clinic.models import AuditEvent
 from tests.conftest import DEMO_PASSWORD, DRIVER, NEW_YORK, api_token, at, clear_patient, csrf_from, next_weekday

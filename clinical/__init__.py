@@ -1,0 +1,1 @@
+"""The clinical path: intake screening, clearance, outcome scores, flags and crisis answers (never imports booking)."""
