@@ -1,0 +1,94 @@
+"""The fee schedule: which lines each service bills, versioned by effective date (data, never code).
+
+A version is every line of one service with one `effective_on`; the version in force on a day is the latest
+one that starts on or before it. Changing the schedule adds a version and never touches an older one."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+
+from billing.models import FeeScheduleLine
+from booking.models import Service
+from clinic import claim_codes
+from clinic.errors import ValidationError
+from clinic.extensions import db
+from clinic.models import User
+
+
+@dataclass(frozen=True)
+class LineSpec:
+    """One line as billing staff enter it."""
+
+    code: str
+    charge_cents: int
+    description: str = ""
+    units: int = 1
+    modifiers: tuple[str, ...] = ()
+    place_of_service: str = "11"
+    min_dose_mg: int | None = None
+    max_dose_mg: int | None = None
+    drug_name: str | None = None
+    ndc: str | None = None
+    dose_unit: str | None = None
+
+
+def lines_in_force(service: Service, day: date) -> list[FeeScheduleLine]:
+    """The service's lines on `day` (empty: the service is not billed, like the free consultation)."""
+    effective = db.session.scalar(select(func.max(FeeScheduleLine.effective_on)).where(
+        FeeScheduleLine.service_id == service.id, FeeScheduleLine.effective_on <= day))
+    if effective is None:
+        return []
+    return list(db.session.scalars(select(FeeScheduleLine).where(
+        FeeScheduleLine.service_id == service.id, FeeScheduleLine.effective_on == effective)
+        .order_by(FeeScheduleLine.position, FeeScheduleLine.id)))
+
+
+def lines_for_dose(lines: list[FeeScheduleLine], dose_mg: int | None) -> list[FeeScheduleLine]:
+    """Drop lines whose dose bounds exclude the dose given (G2082 up to 56 mg, G2083 above)."""
+    def fits(line: FeeScheduleLine) -> bool:
+        if dose_mg is None:
+            return line.min_dose_mg is None  # no dose recorded: the lowest band
+        return (line.min_dose_mg or 0) <= dose_mg <= (line.max_dose_mg if line.max_dose_mg is not None else dose_mg)
+    return [line for line in lines if fits(line)]
+
+
+def add_version(actor: User | None, service: Service, effective_on: date, specs: list[LineSpec]) -> list[FeeScheduleLine]:
+    """A new version of a service's lines from `effective_on`; an existing version is never rewritten."""
+    problems = {f"lines[{i}].{k}": v for i, spec in enumerate(specs) for k, v in line_problems(spec).items()}
+    if problems:
+        raise ValidationError("Some fee schedule lines need fixing.", fields=problems)
+    if db.session.scalar(select(FeeScheduleLine.id).where(FeeScheduleLine.service_id == service.id,
+                                                           FeeScheduleLine.effective_on >= effective_on).limit(1)):
+        message = "A version of this service's fees already starts on or after that date: pick a later date."
+        raise ValidationError(message, code="version_exists", fields={"effective_on": message})
+    rows = [_row(actor, service, effective_on, position, spec) for position, spec in enumerate(specs)]
+    db.session.add_all(rows)
+    db.session.flush()
+    return rows
+
+
+def _row(actor, service, effective_on, position, spec: LineSpec) -> FeeScheduleLine:
+    return FeeScheduleLine(
+        service_id=service.id, effective_on=effective_on, position=position, code=spec.code,
+        description=spec.description, modifiers=list(spec.modifiers), units=spec.units,
+        charge_cents=spec.charge_cents, place_of_service=spec.place_of_service, min_dose_mg=spec.min_dose_mg,
+        max_dose_mg=spec.max_dose_mg, drug_name=spec.drug_name, ndc=spec.ndc, dose_unit=spec.dose_unit,
+        created_by_id=actor.id if actor else None)
+
+
+def line_problems(spec: LineSpec) -> dict[str, str]:
+    """What is wrong with one line, by field (empty when it is fine)."""
+    problems = {}
+    if not claim_codes.is_procedure_code(spec.code):
+        problems["code"] = "A CPT code has five digits (or four and a letter); a HCPCS code a letter and four digits."
+    if len(spec.modifiers) > 4 or not all(claim_codes.is_modifier(m) for m in spec.modifiers):
+        problems["modifiers"] = "At most four modifiers of two letters or digits each."
+    if spec.units < 1 or spec.charge_cents < 0:
+        problems["units"] = "At least one unit and a charge of zero or more."
+    if spec.place_of_service not in claim_codes.PLACES_OF_SERVICE:
+        problems["place_of_service"] = "The place of service is 11 (office), 02 or 10 (telehealth)."
+    if spec.code == "J3490" and not (spec.drug_name and spec.ndc and claim_codes.NDC.match(spec.ndc)):
+        problems["ndc"] = "A J3490 line needs the drug's name and its NDC (like 0409-2053-10)."
+    return problems

@@ -1,0 +1,29 @@
+"""Emails about payments, written to the outbox in the same transaction; the receipt stays behind login."""
+from __future__ import annotations
+
+from billing.models import Payment, Refund
+from booking.links import manage_url
+from booking.models import Appointment
+from booking.notifications import local_datetime
+from clinic import formatting, mail
+
+
+def dollars(cents: int) -> str:
+    """US amounts, `$475.00`, from integer cents (no floats)."""
+    return formatting.money(cents)
+
+
+def payment_received(payment: Payment, appointment: Appointment) -> None:
+    share = next(a.amount_cents for a in payment.allocations if a.appointment_id == appointment.id)
+    mail.queue(appointment.patient.email, "Payment received – your treatment is confirmed", "payment_received",
+               dedupe_key=f"payment-{payment.id}-appointment-{appointment.id}", name=appointment.patient.name,
+               amount=dollars(share), when=local_datetime(appointment.starts_at), manage_url=manage_url(appointment),
+               account_url=mail.absolute_url("booking.account"))
+
+
+def late_payment_refunded(appointment: Appointment, refund: Refund) -> None:
+    mail.queue(appointment.patient.email, "Your payment arrived after your hold ended: refunded",
+               "payment_late_refunded", dedupe_key=f"late-refund-{refund.id}", name=appointment.patient.name,
+               amount=dollars(refund.amount_cents), when=local_datetime(appointment.starts_at),
+               book_url=mail.absolute_url("booking.book"))
+

@@ -1,0 +1,295 @@
+"""Issuing, voiding and reissuing superbills: gathered once into plain data, stored as issued, never changed.
+
+A superbill bills every completed, paid visit of a patient in a date range at the fee schedule in force on each
+visit's date. What it showed is kept as a JSON snapshot with its PDF's sha256; a download renders the snapshot
+again (marked VOID once voided). Numbers come from a locked counter row per year and are never reused."""
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import asdict, replace
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from billing import documents, fee_schedule, services
+from billing.documents import POINTER_LETTERS, MAX_POINTERS, Diagnosis, Drug, Practice, Provider, SuperbillData, SuperbillLine
+from billing.models import Superbill, SuperbillCounter, SuperbillStatus, SuperbillVisit
+from booking.models import Appointment, AppointmentStatus, ServiceKind
+from clinical.models import Clearance
+from clinic import audit, claim_codes
+from clinic.database import utcnow
+from clinic.errors import DomainError, ValidationError
+from clinic.extensions import db
+from clinic.models import Clinician, Patient, User
+from clinic.settings import clinic_settings, clinic_zone
+
+BILLED_KINDS = (ServiceKind.treatment.value, ServiceKind.psychotherapy.value)
+ADMIN_FIXES = "an administrator can add it at /admin/"
+PATIENT_FIXES = "the patient can add it on /account (or staff for them)"
+CLINICIAN_FIXES = "a clinician records it with the patient's clearance"
+
+
+def billable_visits(patient: Patient, first: date, last: date) -> list[Appointment]:
+    """Completed, still paid treatments and psychotherapy whose clinic-local date falls in [first, last]."""
+    zone = clinic_zone()
+    starts = datetime.combine(first, time(), zone)
+    ends = datetime.combine(last + timedelta(days=1), time(), zone)
+    visits = db.session.scalars(select(Appointment).where(
+        Appointment.patient_id == patient.id, Appointment.status == AppointmentStatus.completed.value,
+        Appointment.starts_at >= starts, Appointment.starts_at < ends).order_by(Appointment.starts_at))
+    return [v for v in visits if v.service.kind in BILLED_KINDS and paid_for_visit(v) > 0]
+
+
+def issue(actor: User | None, patient: Patient, first: date, last: date, *, replaces: Superbill | None = None) -> Superbill:
+    """Issue a superbill for the range. Raises 422 `nothing_to_bill` or `missing_billing_details`."""
+    _refuse_missing(missing_billing_details(patient, []))
+    visits = [v for v in billable_visits(patient, first, last)
+              if fee_schedule.lines_for_dose(_lines(v), v.dose_mg)]
+    if not visits:
+        message = "There is no completed, paid visit to bill between those dates."
+        raise ValidationError(message, code="nothing_to_bill", fields={"from": message, "to": message})
+    provider = _rendering_clinician(visits)
+    diagnoses = diagnosis_codes(patient)
+    _refuse_missing(missing_billing_details(patient, [provider], diagnoses))
+    data = _superbill_data(patient, visits, provider, diagnoses, _next_number(), replaces)
+    superbill = Superbill(
+        number=data.number, patient_id=patient.id, first_day=first, last_day=last,
+        replaces_id=replaces.id if replaces else None, total_charged_cents=data.total_charged_cents,
+        total_paid_cents=data.paid_cents, currency=data.currency, snapshot=snapshot_of(data),
+        pdf_sha256=hashlib.sha256(documents.superbill_pdf(data)).hexdigest(),
+        issued_by_id=actor.id if actor else None, visits=[SuperbillVisit(appointment_id=v.id) for v in visits])
+    db.session.add(superbill)
+    db.session.flush()
+    audit.record("issue", "superbill", superbill.id, user=actor, detail={"number": superbill.number})
+    return superbill
+
+
+def void(actor: User | None, superbill: Superbill, reason: str, *, reissue: bool = True) -> Superbill | None:
+    """Void with a reason; with `reissue`, issue the one that replaces it (None when nothing is left to bill)."""
+    if superbill.status == SuperbillStatus.void.value:
+        message = "This superbill is already void."
+        raise ValidationError(message, code="already_void", fields={"reason": message})
+    superbill.status, superbill.void_reason, superbill.voided_at = SuperbillStatus.void.value, reason, utcnow()
+    db.session.flush()
+    audit.record("void", "superbill", superbill.id, user=actor, detail={"reason": reason[:200]})
+    if not reissue or not billable_visits(superbill_patient(superbill), superbill.first_day, superbill.last_day):
+        return None
+    return issue(actor, superbill_patient(superbill), superbill.first_day, superbill.last_day, replaces=superbill)
+
+
+def paid_for_visit(visit: Appointment) -> int:
+    """What the patient paid for this visit and kept: its share of each payment less the refunds on it. A refund
+    made on the whole payment (billing staff's) is taken from the payment's visits latest first."""
+    total = 0
+    for allocation in services.paid_allocations(visit):
+        payment = allocation.payment
+        unassigned = services.refunded_cents(payment) - sum(
+            services.refunded_cents(payment, a.appointment) for a in payment.allocations)
+        for other in sorted(payment.allocations, key=lambda a: a.appointment.starts_at, reverse=True):
+            left = other.amount_cents - services.refunded_cents(payment, other.appointment)
+            taken = min(left, unassigned)
+            unassigned -= taken
+            if other.id == allocation.id:
+                total += left - taken
+                break
+    return total
+
+
+def superbill_patient(superbill: Superbill) -> Patient:
+    return db.session.get(Patient, superbill.patient_id)
+
+
+def reissue_after_refund(refund, actor: User | None = None) -> list[Superbill]:
+    """A refund on a visit an issued superbill bills voids that superbill and issues its replacement."""
+    if refund.appointment_id is not None:
+        visit_ids = [refund.appointment_id]
+    else:
+        visit_ids = [a.appointment_id for a in refund.payment.allocations]
+    billing_them = select(SuperbillVisit.superbill_id).where(SuperbillVisit.appointment_id.in_(visit_ids))
+    issued = db.session.scalars(select(Superbill).where(
+        Superbill.id.in_(billing_them), Superbill.status == SuperbillStatus.issued.value).order_by(Superbill.id))
+    return [_void_and_reissue(actor, superbill, "Refund of a billed visit") for superbill in list(issued)]
+
+
+def _void_and_reissue(actor: User | None, superbill: Superbill, reason: str) -> Superbill | None:
+    """Never lets a refund fail: when the replacement cannot be issued yet (a detail went missing, the PDF engine
+    is down), the superbill is still voided and billing staff issue the replacement from /billing."""
+    try:
+        with db.session.begin_nested():
+            return void(actor, superbill, reason)
+    except DomainError:
+        void(actor, superbill, f"{reason}; the replacement is still to be issued", reissue=False)
+        return None
+
+
+def pdf_for(superbill: Superbill) -> bytes:
+    """The PDF rendered again from the stored snapshot, marked VOID with its reason once voided."""
+    data = superbill_from_snapshot(superbill.snapshot)
+    if superbill.void_reason:
+        data = replace(data, void_reason=superbill.void_reason)
+    return documents.superbill_pdf(data)
+
+
+# --- what must be on file ---------------------------------------------------------------------------------------
+
+def missing_billing_details(patient: Patient | None, clinicians: list[Clinician], diagnoses: list[str] | None = None) -> dict[str, str]:
+    """Every required field that is empty (or an NPI or EIN that cannot be right), by name, with who can fix it."""
+    settings = clinic_settings()
+    missing = {f"practice.{name}": f"The practice's {label} is missing: {ADMIN_FIXES}." for name, label in (
+        ("legal_name", "legal name"), ("address", "address"), ("phone", "phone"), ("npi", "NPI (type 2)"),
+        ("tax_id", "tax id (EIN)")) if not _valid(name, getattr(settings, name))}
+    for clinician in clinicians:
+        missing.update({f"clinician.{clinician.id}.{name}": f"{clinician.name}'s {label} is missing: {ADMIN_FIXES}."
+                        for name, label in (("credentials", "credentials"), ("npi", "NPI (type 1)"),
+                                            ("license_number", "license number"), ("license_state", "license state"))
+                        if not _valid(name, getattr(clinician, name))})
+    if patient is not None:
+        missing.update({f"patient.{name}": f"The patient's {label} is missing: {PATIENT_FIXES}." for name, label in (
+            ("date_of_birth", "date of birth"), ("address", "address")) if not getattr(patient, name)})
+    if diagnoses is not None and not diagnoses:
+        missing["patient.diagnosis_codes"] = f"The patient has no diagnosis on file: {CLINICIAN_FIXES}."
+    return missing
+
+
+def _valid(name: str, value: str | None) -> bool:
+    value = (value or "").strip()
+    checks = {"npi": claim_codes.is_npi, "tax_id": claim_codes.is_ein}
+    return bool(value) and checks.get(name, bool)(value)
+
+
+def _refuse_missing(missing: dict[str, str]) -> None:
+    if missing:
+        raise ValidationError("This superbill cannot be issued yet: " + " ".join(missing.values()),
+                              code="missing_billing_details", fields=missing)
+
+
+def diagnosis_codes(patient: Patient) -> list[str]:
+    clearance = db.session.scalar(select(Clearance).where(Clearance.patient_id == patient.id, Clearance.cleared)
+                                  .order_by(Clearance.decided_at.desc(), Clearance.id.desc()).limit(1))
+    return list(clearance.diagnosis_codes or [])[:len(POINTER_LETTERS)] if clearance else []
+
+
+def _rendering_clinician(visits: list[Appointment]) -> Clinician:
+    """The clinician who rendered most of the visits (the document names one rendering provider)."""
+    counts = Counter(v.clinician_id for v in visits)
+    return db.session.get(Clinician, counts.most_common(1)[0][0])
+
+
+# --- the plain data ------------------------------------------------------------------------------------------------
+
+def _lines(visit: Appointment):
+    return fee_schedule.lines_in_force(visit.service, local_day(visit.starts_at))
+
+
+def local_day(instant: datetime) -> date:
+    return instant.astimezone(clinic_zone()).date()
+
+
+def _superbill_data(patient, visits, clinician, codes, number, replaces) -> SuperbillData:
+    settings = clinic_settings()
+    pointers = tuple(POINTER_LETTERS[:min(len(codes), MAX_POINTERS)])
+    lines, paid = [], 0
+    for visit in visits:
+        visit_lines = [_superbill_line(visit, line, pointers) for line in fee_schedule.lines_for_dose(_lines(visit), visit.dose_mg)]
+        lines += visit_lines
+        paid += min(paid_for_visit(visit), sum(line.charge_cents for line in visit_lines))
+    return SuperbillData(
+        number=number, issued_on=local_day(utcnow()),
+        practice=Practice(legal_name=settings.legal_name, address=settings.address, phone=settings.phone,
+                          npi=settings.npi, ein=settings.tax_id),
+        provider=Provider(name=clinician.name, credentials=clinician.credentials or "", npi=clinician.npi or "",
+                          license_number=clinician.license_number or "", license_state=clinician.license_state or ""),
+        patient_name=patient.name, patient_date_of_birth=patient.date_of_birth, patient_address=patient.address,
+        diagnoses=tuple(Diagnosis(code, "") for code in codes), lines=tuple(lines), paid_cents=paid,
+        currency=visits[0].currency, replaces=replaces.number if replaces else None)
+
+
+def _superbill_line(visit: Appointment, line, pointers: tuple[str, ...]) -> SuperbillLine:
+    drug = None
+    if line.drug_name:
+        dose = f"{visit.dose_mg} {line.dose_unit or 'mg'}" if visit.dose_mg is not None else ""
+        drug = Drug(name=line.drug_name, ndc=line.ndc or "", dose=dose)
+    return SuperbillLine(date_of_service=local_day(visit.starts_at), place_of_service=line.place_of_service,
+                         code=line.code, charge_cents=line.charge_cents, diagnosis_pointers=pointers,
+                         units=line.units, modifiers=tuple(line.modifiers or ()), description=line.description,
+                         drug=drug)
+
+
+def snapshot_of(data: SuperbillData) -> dict:
+    """The plain data as JSON-ready values (dates as ISO strings)."""
+    def plain(value):
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        return value
+    return plain(asdict(data))
+
+
+def superbill_from_snapshot(snapshot: dict) -> SuperbillData:
+    lines = tuple(SuperbillLine(**{**line, "date_of_service": date.fromisoformat(line["date_of_service"]),
+                                   "diagnosis_pointers": tuple(line["diagnosis_pointers"]),
+                                   "modifiers": tuple(line["modifiers"]),
+                                   "drug": Drug(**line["drug"]) if line["drug"] else None})
+                  for line in snapshot["lines"])
+    return SuperbillData(**{
+        **snapshot, "issued_on": date.fromisoformat(snapshot["issued_on"]),
+        "patient_date_of_birth": date.fromisoformat(snapshot["patient_date_of_birth"]),
+        "practice": Practice(**snapshot["practice"]), "provider": Provider(**snapshot["provider"]),
+        "diagnoses": tuple(Diagnosis(**d) for d in snapshot["diagnoses"]), "lines": lines})
+
+
+# --- numbers ---------------------------------------------------------------------------------------------------------
+
+def _next_number() -> str:
+    """SB-YYYY-NNNNNN from the year's counter row, taken under a row lock (never reused, even after a void)."""
+    year = local_day(utcnow()).year
+    counter = _locked_counter(year)
+    if counter is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(SuperbillCounter(year=year, last_number=0))
+        except IntegrityError:
+            pass  # another transaction made the year's row first
+        counter = _locked_counter(year)
+    counter.last_number += 1
+    db.session.flush()
+    return f"SB-{year}-{counter.last_number:06d}"
+
+
+def _locked_counter(year: int) -> SuperbillCounter | None:
+    return db.session.scalar(select(SuperbillCounter).where(SuperbillCounter.year == year)
+                             .with_for_update().execution_options(populate_existing=True))
+
+
+@services.refund_made.connect
+def _void_after_refund(refund, *, actor: User | None = None, **_) -> None:
+    """The refund path's signal: superbills billing the refunded visit are voided and reissued."""
+    reissue_after_refund(refund, actor)
+
+
+# --- the month's batch -------------------------------------------------------------------------------------------
+
+def month_range(month: str) -> tuple[date, date]:
+    """`2027-03` as its first and last day; a malformed month is a ValidationError."""
+    try:
+        first = date.fromisoformat(f"{month}-01")
+    except ValueError:
+        raise ValidationError("Give the month as YYYY-MM.", fields={"month": "Give the month as YYYY-MM."})
+    return first, (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def patients_to_bill(first: date, last: date) -> list[Patient]:
+    """Patients with completed visits in the range and no issued superbill for exactly that range yet."""
+    zone = clinic_zone()
+    starts, ends = datetime.combine(first, time(), zone), datetime.combine(last + timedelta(days=1), time(), zone)
+    ids = db.session.scalars(select(Appointment.patient_id).where(
+        Appointment.status == AppointmentStatus.completed.value, Appointment.starts_at >= starts,
+        Appointment.starts_at < ends).distinct().order_by(Appointment.patient_id)).all()
+    issued = set(db.session.scalars(select(Superbill.patient_id).where(
+        Superbill.first_day == first, Superbill.last_day == last, Superbill.status == SuperbillStatus.issued.value)))
+    return [db.session.get(Patient, i) for i in ids if i not in issued]

@@ -1,0 +1,81 @@
+"""The pay step in real Chromium: book a treatment, land on the pay page, type a card into the Stripe.js stand-in
+that localstripe serves, pay (and pass 3-D Secure in its dialog); the page says so and the appointment is confirmed.
+The page's Content-Security-Policy allows exactly the emulator's origin besides the app's own."""
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from booking.models import Appointment
+from clinic.extensions import db
+from tests.billing.conftest import GOOD, THREE_D_SECURE
+from tests.booking.test_browser import CHROMIUM, browser, fill_driver, page, sign_in_cleared_patient  # noqa: F401
+
+pytestmark = [pytest.mark.browser]
+
+
+@pytest.fixture
+def live_server(stripe_app):
+    server = make_server("127.0.0.1", 0, stripe_app, threaded=True)
+    base = f"http://127.0.0.1:{server.server_port}"
+    stripe_app.config["PUBLIC_URL"] = base
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield base
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+def hold_a_treatment(page, live_server, stripe_app) -> None:
+    sign_in_cleared_patient(page, live_server, stripe_app)
+    page.goto(f"{live_server}/account/treatments")
+    form = page.locator("#treatment-form")
+    form.locator("[data-slot-days] button").first.wait_for()
+    form.locator("[data-slot-days] button").nth(3).click()
+    form.locator("[data-slot-times] button").first.click()
+    fill_driver(page, "one")
+    form.get_by_role("button", name="Hold this treatment").click()
+    page.wait_for_url(re.compile(r"/account/pay/appointments/\d+$"))
+
+
+def type_card(page, number: str) -> None:
+    field = page.locator("[data-card-element]")
+    for placeholder, value in (("number", number), ("exp_month", "12"), ("exp_year", "34"), ("cvc", "123"),
+                               ("postal_code", "10001")):
+        field.get_by_placeholder(placeholder, exact=True).fill(value)
+
+
+def only_appointment(app) -> Appointment:
+    with app.app_context():
+        appointment = db.session.scalars(select(Appointment)).one()
+        db.session.remove()
+        return appointment
+
+
+def test_a_patient_books_a_treatment_and_pays_through_the_card_field(page, live_server, stripe_app, localstripe_url):
+    hold_a_treatment(page, live_server, stripe_app)
+    policy = page.request.get(page.url).headers["content-security-policy"]
+    assert f"script-src 'self' {localstripe_url};" in policy and f"connect-src 'self' {localstripe_url};" in policy
+    assert "$" in page.get_by_role("button", name=re.compile("^Pay")).inner_text()
+    type_card(page, GOOD)
+    page.get_by_role("button", name=re.compile("^Pay")).click()
+    page.get_by_text("your treatment is confirmed").wait_for()
+    assert only_appointment(stripe_app).status == "confirmed"
+    assert page.console.errors == []
+
+
+def test_three_d_secure_is_passed_in_the_dialog_and_the_treatment_confirmed(page, live_server, stripe_app):
+    hold_a_treatment(page, live_server, stripe_app)
+    type_card(page, THREE_D_SECURE)
+    page.get_by_role("button", name=re.compile("^Pay")).click()
+    for step in ("saving the card", "paying"):  # the stand-in asks once for the SetupIntent, once for the payment
+        page.get_by_role("button", name="Complete authentication").click()
+        page.get_by_role("button", name="Complete authentication").wait_for(state="detached")
+    page.get_by_text("your treatment is confirmed").wait_for()
+    assert only_appointment(stripe_app).status == "confirmed"
+    assert page.console.errors == []
