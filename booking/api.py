@@ -6,10 +6,10 @@ from datetime import timedelta
 from flask import Response, jsonify, request
 from sqlalchemy import select
 
-from booking import notifications, queries, series as series_service, services, slots, treatments
+from booking import integration, notifications, queries, series as series_service, services, slots, treatments
 from booking.models import Appointment, Service
 from booking.requests import BookingRequest, Driver
-from booking.serialize import appointment_json, local_iso, service_json
+from booking.serialize import LocalTimes, appointment_json, local_iso, service_json
 from clinic import audit, jsonin, openapi
 from clinic.api import bp
 from clinic.auth_context import acting_user, require_api_user
@@ -36,21 +36,11 @@ def availability():
     if last < first or (last - first).days >= MAX_DAYS:
         message = f"Choose a range of 1 to {MAX_DAYS} days, with 'to' on or after 'from'."
         raise ValidationError(message, code="bad_range", fields={"to": message})
-    found = queries.available(service, first, last, utcnow(), patient=_patient_of_token())
-    local = _local_formatter(clinic_zone())
+    found = queries.available_starts(service, first, last, utcnow(), patient=_patient_of_token())
+    local, length = LocalTimes(clinic_zone()), service.window_minutes * 60_000_000  # a slot ends its whole window
     return jsonify(service=service.code, timezone=clinic_settings().timezone,
-                   slots=[{"start": local(s.start), "end": local(s.end), "available": s.available} for s in found])
-
-
-def _local_formatter(zone):
-    """ISO times in the clinic's zone, each instant formatted once (a slot's end is often the next start)."""
-    cache: dict = {}
-
-    def local(instant):
-        if instant not in cache:
-            cache[instant] = instant.astimezone(zone).isoformat()
-        return cache[instant]
-    return local
+                   slots=[{"start": local(start), "end": local(start + length), "available": available}
+                          for start, available in found])
 
 
 def _patient_of_token():
@@ -80,16 +70,25 @@ def create_appointment():
 
 def _booking_request(data: dict, actor) -> tuple[BookingRequest, bool]:
     service = queries.service_by_code(jsonin.text(data, "service", label="service", max_len=50), field="service")
-    start = jsonin.instant(data, "start")
-    patient, guest = queries.patient_for_booking(actor, data, service)
+    # The start, the mode and a guest's details are checked together: one answer names every field to fix.
+    given = jsonin.each_field({"start": lambda: jsonin.instant(data, "start"),
+                               "mode": lambda: queries.mode_for(service, data),
+                               "patient": lambda: queries.patient_for_booking(actor, data, service)})
+    patient, guest = given["patient"]
     return BookingRequest(
-        service=service, patient=patient, start=start, mode=queries.mode_for(service, data),
+        service=service, patient=patient, start=given["start"], mode=given["mode"],
         notes=jsonin.text(data, "notes", required=False, max_len=2000, multiline=True),
         driver=driver_from(data, patient) if service.requires_driver or data.get("driver") else None,
         protocol_code=jsonin.text(data, "protocol", required=False, max_len=50),
-        override_reason=jsonin.text(data, "override_reason", required=False, max_len=500, multiline=True)
-        if actor is not None and actor.is_staff else None,
+        override_reason=_override_reason(data, actor),
     ), guest
+
+
+def _override_reason(data: dict, actor) -> str | None:
+    """A spacing override's reason: read from staff (the service refuses it from all but clinicians)."""
+    if actor is None or not actor.is_staff:
+        return None
+    return jsonin.text(data, "override_reason", required=False, max_len=500, multiline=True)
 
 
 def driver_from(data: dict, patient) -> Driver | None:
@@ -99,7 +98,7 @@ def driver_from(data: dict, patient) -> Driver | None:
     if not isinstance(raw, dict):
         raise ValidationError("The driver must have a name, phone and relationship.", code="driver_required",
                               fields={"driver": "name, phone and relationship"})
-    driver = Driver(name=jsonin.text(raw, "name", label="driver's name"),
+    driver = Driver(name=jsonin.person_name(raw, "name", label="driver's name"),
                     phone=jsonin.phone(raw, "phone", label="driver's phone number"),
                     relationship=jsonin.text(raw, "relationship", label="driver's relationship to you", max_len=100))
     if _digits(driver.phone) == _digits(patient.phone or "") or driver.name.casefold() == patient.name.casefold():
@@ -115,8 +114,7 @@ def _digits(phone: str) -> str:
 @bp.get("/appointments")
 def list_appointments():
     user = require_api_user()
-    first = jsonin.parse_day(request.args["from"], "from", "first date") if request.args.get("from") else None
-    last = jsonin.parse_day(request.args["to"], "to", "last date") if request.args.get("to") else None
+    first, last = jsonin.query_day("from", label="first date"), jsonin.query_day("to", label="last date")
     rows = queries.appointments_for(user, first, last)
     audit.record("list", "appointment", None, detail={"count": len(rows)})
     db.session.commit()
@@ -146,7 +144,8 @@ def cancel_appointment(appointment_id: int):
 def reschedule_appointment(appointment_id: int):
     actor = require_api_user()
     appointment = queries.visible_appointment(actor, appointment_id)
-    services.reschedule(actor, appointment, jsonin.instant(jsonin.json_object(), "start"))
+    data = jsonin.json_object()
+    services.reschedule(actor, appointment, jsonin.instant(data, "start"), override_reason=_override_reason(data, actor))
     audit.record("reschedule", "appointment", appointment.id)
     db.session.commit()
     return jsonify(appointment=appointment_json(appointment))
@@ -192,7 +191,8 @@ def complete_appointment(appointment_id: int):
 
 @bp.post("/series")
 def create_series():
-    actor = require_api_user(Role.patient, Role.clinician, Role.frontdesk, Role.admin)
+    actor = require_api_user()
+    services.require_may_book(actor, None)
     data = jsonin.json_object()
     patient = queries.patient_for_staff_or_self(actor, data)
     appointments = series_service.book_series(
@@ -231,7 +231,7 @@ openapi.add_schemas({
         "patient_id": {"type": "integer", "nullable": True}, "provider_id": {"type": "integer"},
         "chair_id": {"type": "integer", "nullable": True}, "amount_due_cents": {"type": "integer"},
         "currency": {"type": "string"}, "hold_expires_at": {"type": "string", "format": "date-time", "nullable": True},
-        "driver": {"allOf": [{"$ref": "#/components/schemas/Driver"}], "nullable": True},
+        "driver": openapi.nullable(_DRIVER),
         "manage_url": {"type": "string"}, "mode": {"type": "string", "nullable": True},
         "protocol": {"type": "string", "nullable": True}, "series_id": {"type": "integer", "nullable": True}}},
 })
@@ -258,7 +258,8 @@ openapi.add_paths({
                                                          "phone": {"type": "string"}, "date_of_birth": {"type": "string", "format": "date"}}},
             "patient_id": {"type": "integer"}, "driver": {"$ref": "#/components/schemas/Driver"},
             "protocol": {"type": "string"}, "notes": {"type": "string"}, "override_reason": {"type": "string"}}}),
-            "responses": {**openapi.ok("booked", _APPOINTMENT, status=201), **openapi.error_responses(400, 401, 403, 409, 422, 429)}}},
+            "responses": {**openapi.ok("booked", _APPOINTMENT, status=201),
+                          **openapi.error_responses(400, 401, 403, 404, 409, 422, 429)}}},
     "/appointments/{id}": {"parameters": [_id_param()], "get": {
         "summary": "One appointment", "responses": {**openapi.ok("appointment", _APPOINTMENT), **openapi.error_responses(401, 404)}}},
     "/appointments/{id}/cancel": {"parameters": [_id_param()], "post": {
@@ -266,18 +267,19 @@ openapi.add_paths({
         "responses": {**openapi.ok("cancelled", {"type": "object", "properties": {
             "appointment": {"$ref": "#/components/schemas/Appointment"},
             "refund": {"type": "object", "nullable": True, "properties": {"amount_cents": {"type": "integer"}, "status": {"type": "string"}}}}}),
-            **openapi.error_responses(401, 404, 409)}}},
+            **openapi.error_responses(401, 404, 409, 422)}}},
     "/appointments/{id}/reschedule": {"parameters": [_id_param()], "post": {
         "summary": "Move to a new start, same rules as booking",
-        "requestBody": openapi.json_body({"type": "object", "required": ["start"], "properties": {"start": {"type": "string", "format": "date-time"}}}),
-        "responses": {**openapi.ok("moved", _APPOINTMENT), **openapi.error_responses(400, 401, 404, 409, 422)}}},
+        "requestBody": openapi.json_body({"type": "object", "required": ["start"], "properties": {
+            "start": {"type": "string", "format": "date-time"}, "override_reason": {"type": "string"}}}),
+        "responses": {**openapi.ok("moved", _APPOINTMENT), **openapi.error_responses(400, 401, 403, 404, 409, 422)}}},
     "/appointments/{id}/driver": {"parameters": [_id_param()], "post": {
         "summary": "Change the designated driver (until the day of the treatment)",
         "requestBody": openapi.json_body({"type": "object", "required": ["driver"], "properties": {
             "driver": {"$ref": "#/components/schemas/Driver"}}}),
         "responses": {**openapi.ok("changed", _APPOINTMENT), **openapi.error_responses(400, 401, 404, 409, 422)}}},
     "/appointments/{id}/calendar.ics": {"parameters": [_id_param()], "get": {
-        "summary": "The appointment as iCalendar", "responses": {**openapi.ok("calendar", {"type": "string"}, media="text/calendar"),
+        "summary": "The appointment as iCalendar", "responses": {**openapi.ok("calendar", {"type": "string", "format": "binary"}, media="text/calendar"),
                                                                 **openapi.error_responses(401, 404)}}},
     "/appointments/{id}/complete": {"parameters": [_id_param()], "post": {
         "summary": "Record the session and the discharge to the designated driver (clinician)",
@@ -292,5 +294,29 @@ openapi.add_paths({
             "patient_id": {"type": "integer"}, "driver": {"$ref": "#/components/schemas/Driver"}}}),
         "responses": {**openapi.ok("booked", {"type": "object", "properties": {"appointments": {
             "type": "array", "items": {"$ref": "#/components/schemas/Appointment"}}}}, status=201),
-            **openapi.error_responses(400, 401, 403, 409, 422)}}},
+            **openapi.error_responses(400, 401, 403, 404, 409, 422)}}},
+})
+
+
+# --- integration therapy ------------------------------------------------------------------------------------------
+
+@bp.get("/appointments/<int:appointment_id>/integration-slots")
+def integration_slots(appointment_id: int):
+    treatment = queries.visible_appointment(require_api_user(), appointment_id)
+    service, found = integration.integration_slots(treatment)
+    earliest, latest = integration.integration_window(treatment)
+    booked = integration.integration_booked(treatment)
+    return jsonify(
+        appointment_id=treatment.id, service=service.code, window={"from": local_iso(earliest), "to": local_iso(latest)},
+        slots=[{"start": local_iso(s.start), "end": local_iso(s.end), "available": s.available,
+                "book": {"method": "POST", "path": "/api/v1/appointments",
+                         "body": {"service": service.code, "start": local_iso(s.start)}}} for s in found],
+        booked=[{"id": a.id, "start": local_iso(a.starts_at), "status": a.status} for a in booked])
+
+
+_ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+openapi.add_paths({
+    "/appointments/{id}/integration-slots": {"parameters": _ID, "get": {
+        "summary": "Psychotherapy starts 24-48 hours after a treatment, each with the body that books it",
+        "responses": {**openapi.ok("slots"), **openapi.error_responses(401, 404, 409, 422)}}},
 })

@@ -1,14 +1,18 @@
-"""Booking's part of `flask seed-demo`: services, chairs, clinicians and protocols (idempotent)."""
+"""Booking's part of `flask seed-demo`: services, chairs, clinicians, protocols and the US federal holidays
+of the next eighteen months as closures (idempotent)."""
 from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from booking import protocols
-from booking.models import Chair, Protocol, Service
+from booking import closures, protocols
+from booking.models import Chair, Protocol, Route, Service
 from clinic.accounts import find_user
 from clinic.cli import demo_seeding
 from clinic.extensions import db
 from clinic.models import Clinician
+from clinic.settings import clinic_zone
 
 # code, name, kind, route, duration, monitoring, clinician minutes, chair, price, driver, clearance, on duty
 SERVICES = [
@@ -27,6 +31,7 @@ CLINICIANS = [
     ("dr.chen@clinic.test", "Dr. Samuel Chen", "DO", "1437263159", "DO-22917", "MA"),
 ]
 THERAPIST = ("Jordan Ellis", "LICSW", "1548397201", "LICSW-11873", "MA")
+HOLIDAY_HORIZON = timedelta(days=549)  # about eighteen months
 PROTOCOL_SERVICES = {"iv-induction": "iv-ketamine", "iv-maintenance": "iv-ketamine", "im-induction": "im-ketamine",
                      "esketamine": "esketamine-nasal"}
 
@@ -43,6 +48,8 @@ def seed(_sender, timezone: str) -> None:
         _chair(f"Chair {number}")
     for code, service_code in PROTOCOL_SERVICES.items():
         _protocol(code, services[service_code])
+    today = datetime.now(clinic_zone()).date()
+    closures.seed_federal_holidays(today, today + HOLIDAY_HORIZON)
     db.session.flush()
 
 
@@ -77,4 +84,5 @@ def _chair(name: str) -> None:
 def _protocol(code: str, service: Service) -> None:
     if db.session.scalar(select(Protocol).where(Protocol.code == code)) is None:
         rules = protocols.DEFAULT_PROTOCOLS[code]
-        db.session.add(Protocol(code=code, name=rules.name, service=service, rules=rules.to_dict()))
+        db.session.add(Protocol(code=code, name=rules.name, service=service, rules=rules.to_dict(),
+                                needs_rems=service.route == Route.intranasal))

@@ -1,5 +1,5 @@
 """Services, resources (clinicians' hours, chairs, closures), appointments and their reservations,
-and the treatment path: protocols, intake, clearance, outcome scores."""
+and treatment protocols. The clinical records (intake, clearance, scores, flags) live in clinical.models."""
 from __future__ import annotations
 
 import enum
@@ -108,6 +108,7 @@ class Closure(db.Model):
     starts_on: Mapped[date]
     ends_on: Mapped[date]
     reason: Mapped[str] = mapped_column(String(200), default="")
+    clinician: Mapped[Clinician | None] = relationship()
 
 
 class AppointmentStatus(str, enum.Enum):
@@ -225,74 +226,7 @@ class Protocol(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
     rules: Mapped[dict] = mapped_column(JSON)
+    needs_rems: Mapped[bool] = mapped_column(default=False)  # Spravato REMS: an enrollment date on file first
     active: Mapped[bool] = mapped_column(default=True)
 
     service: Mapped[Service] = relationship()
-
-
-class Intake(db.Model):
-    __tablename__ = "intakes"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
-    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    answers: Mapped[dict] = mapped_column(JSON)
-    crisis_flag: Mapped[bool] = mapped_column(default=False)
-    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-
-    patient: Mapped[Patient] = relationship()
-
-
-class Clearance(db.Model):
-    """A clinician's decision; the history is kept, a clearance is withdrawn rather than deleted."""
-
-    __tablename__ = "clearances"
-    __table_args__ = (
-        CheckConstraint("cleared OR reason IS NOT NULL", name="refusal_has_reason"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
-    clinician_id: Mapped[int | None] = mapped_column(ForeignKey("clinicians.id"))
-    decided_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    cleared: Mapped[bool]
-    protocols: Mapped[list] = mapped_column(JSON, default=list)
-    diagnosis_codes: Mapped[list] = mapped_column(JSON, default=list)
-    notes: Mapped[str | None] = mapped_column(Text)
-    reason: Mapped[str | None] = mapped_column(Text)
-    rems_enrollment_date: Mapped[date | None]
-    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
-
-    patient: Mapped[Patient] = relationship()
-
-
-class OutcomeScore(db.Model):
-    """A PCL-5 (20 items, 0-4 each, total 0-80) filled in before a treatment."""
-
-    __tablename__ = "outcome_scores"
-    __table_args__ = (CheckConstraint("score BETWEEN 0 AND 80", name="score_range"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
-    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
-    instrument: Mapped[str] = mapped_column(String(20), default="pcl5")
-    taken_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    answers: Mapped[list] = mapped_column(JSON)
-    score: Mapped[int]
-
-
-class PatientFlag(db.Model):
-    """Something staff must see today (an intake answer signalling suicidal thoughts)."""
-
-    __tablename__ = "patient_flags"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(30))
-    raised_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

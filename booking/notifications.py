@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from booking import calendar as ical
-from booking.links import manage_url
+from booking.links import claim_url, manage_url
 from booking.models import Appointment
-from clinic import mail
+from clinic import formatting, mail
 from clinic.cli import outbox_round
 from clinic.extensions import db
 from clinic.settings import clinic_settings, clinic_zone
@@ -34,11 +34,13 @@ def preparation_notes(appointment: Appointment) -> list[str]:
 
 
 def local_time(instant: datetime) -> str:
-    return instant.astimezone(clinic_zone()).strftime("%-I:%M %p")
+    """'9:00 AM' on the clinic's clock."""
+    return formatting.clock(instant, clinic_zone())
 
 
 def local_datetime(instant: datetime) -> str:
-    return instant.astimezone(clinic_zone()).strftime("%A %-d %B %Y at %-I:%M %p %Z")
+    """'Wednesday, March 17, 2027 at 9:00 AM Eastern Time': the zone named, as emails travel."""
+    return formatting.date_time(instant, clinic_zone(), with_zone=True)
 
 
 def calendar_event(appointment: Appointment) -> ical.CalendarEvent:
@@ -57,20 +59,20 @@ def ics_bytes(appointment: Appointment) -> bytes:
     return ical.appointment_calendar(calendar_event(appointment), settings.timezone, settings.name)
 
 
-def _send(appointment: Appointment, subject: str, template: str, dedupe_key: str | None = None) -> None:
+def _send(appointment: Appointment, subject: str, template: str, dedupe_key: str | None = None, **extra) -> None:
     attachment = {"filename": "appointment.ics", "content_type": "text/calendar; method=PUBLISH",
                   "content": ics_bytes(appointment).decode()}
     mail.queue(appointment.patient.email, subject, template, attachments=[attachment], dedupe_key=dedupe_key,
                appointment=appointment, when=local_datetime(appointment.starts_at),
                notes=preparation_notes(appointment), manage_url=manage_url(appointment), name=appointment.patient.name,
                hold_until=local_datetime(appointment.hold_expires_at) if appointment.hold_expires_at else None,
-               book_url=mail.absolute_url("booking.book"))
+               book_url=mail.absolute_url("booking.book"), **extra)
 
 
 def booked(appointment: Appointment) -> None:
     held = appointment.status == "pending_payment"
     _send(appointment, "Your appointment is held – please pay to confirm" if held else "Your appointment is confirmed",
-          "appointment_booked")
+          "appointment_booked", claim_url=claim_url(appointment))
 
 
 def rescheduled(appointment: Appointment) -> None:

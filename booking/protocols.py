@@ -12,12 +12,10 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import date, timedelta
 
+from clinic.formatting import long_date
+
 DAY = timedelta(days=1)
 
-# Spelled out rather than strftime("%A"), so patients' messages do not depend on the server locale.
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July",
-           "August", "September", "October", "November", "December")
 
 
 @dataclass(frozen=True)
@@ -126,8 +124,8 @@ class Violation:
 
 
 def readable_date(day: date) -> str:
-    """A date as patients read it: "Wednesday 2 December 2026"."""
-    return f"{_WEEKDAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
+    """A date as patients read it: "Wednesday, December 2, 2026" (clinic.formatting.long_date)."""
+    return long_date(day)
 
 
 def _always_open(day: date) -> bool:
@@ -164,22 +162,25 @@ def first_allowed(rules: ProtocolRules, booked: Collection[date], on_or_after: d
 
 
 def plan_series(rules: ProtocolRules, first_date: date, is_open: Callable[[date], bool],
-                count: int | None = None, limit_days: int = 120) -> list[date] | None:
-    """count treatment dates (default: the series length) on open days from first_date on.
+                count: int | None = None, limit_days: int = 120,
+                booked: Collection[date] = ()) -> list[date] | None:
+    """count new treatment dates (default: the series length) on open days from first_date on.
 
-    Each date keeps every rule against the ones before it. The series starts on the first
-    open day (within limit_days) from which a whole series fits, and is spread out as the
-    protocol intends (an induction every other day, esketamine twice then once a week),
-    packing closer only when that is the only way to fit. None if no series fits.
+    Each date keeps every rule against the ones before it and against booked, the patient's
+    treatments already held in this protocol (so a series is completed around them). The series
+    starts on the first open day (within limit_days) from which all of it fits, and is spread
+    out as the protocol intends (an induction every other day, esketamine twice then once a
+    week), packing closer only when that is the only way to fit. None if no series fits.
     """
     count = _series_count(rules, count)
-    if rules.max_treatments is not None and count > rules.max_treatments:
+    booked = sorted(booked)
+    if rules.max_treatments is not None and len(booked) + count > rules.max_treatments:
         return None
     for offset in range(limit_days):
         start = first_date + offset * DAY
-        if is_open(start) and _keeps_rules(rules, [], start):
-            plan = (_plan_from(rules, start, is_open, count, limit_days, spread=True)
-                    or _plan_from(rules, start, is_open, count, limit_days, spread=False))
+        if is_open(start) and _keeps_rules(rules, booked, start):
+            plan = (_plan_from(rules, booked, start, is_open, count, limit_days, spread=True)
+                    or _plan_from(rules, booked, start, is_open, count, limit_days, spread=False))
             if plan:
                 return plan
     return None
@@ -194,15 +195,15 @@ def _series_count(rules: ProtocolRules, count: int | None) -> int:
     return count
 
 
-def _plan_from(rules: ProtocolRules, start: date, is_open: Callable[[date], bool],
+def _plan_from(rules: ProtocolRules, booked: list[date], start: date, is_open: Callable[[date], bool],
                count: int, limit_days: int, spread: bool) -> list[date] | None:
     # Taking the earliest allowed day each time (spread=False) finds a series whenever one
     # exists with this start: no rule gets harder for a later treatment when earlier ones
     # move earlier. The spread pass only adds a comfortable gap in front of each search.
     chosen = [start]
     while len(chosen) < count:
-        gap = _comfortable_gap(rules, chosen) if spread else 1
-        following = first_allowed(rules, chosen, chosen[-1] + gap * DAY, is_open, limit_days)
+        gap = _comfortable_gap(rules, sorted([*booked, *chosen])) if spread else 1
+        following = first_allowed(rules, [*booked, *chosen], chosen[-1] + gap * DAY, is_open, limit_days)
         if following is None:
             return None
         chosen.append(following)

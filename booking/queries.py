@@ -6,8 +6,9 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 
 from booking import schedule, slots, treatments
-from booking.models import Appointment, Service
+from booking.models import Appointment, Service, ServiceKind
 from clinic import jsonin
+from clinic.api import patient_for_staff_or_self
 from clinic.errors import Forbidden, NotFound, ValidationError
 from clinic.extensions import db
 from clinic.models import STAFF_ROLES, Patient, Role, User
@@ -25,16 +26,25 @@ def service_by_code(code: str, field: str = "service") -> Service:
 
 
 def available(service: Service, first: date, last: date, now: datetime, patient: Patient | None = None) -> list[slots.Slot]:
+    return _free(slots.available_slots, service, first, last, now, patient)
+
+
+def available_starts(service: Service, first: date, last: date, now: datetime,
+                     patient: Patient | None = None) -> list[tuple[int, int]]:
+    """`available` as (start in microseconds since the epoch, how many): what the API formats straight away."""
+    return _free(slots.available_starts, service, first, last, now, patient)
+
+
+def _free(finder, service: Service, first: date, last: date, now: datetime, patient: Patient | None):
     settings = clinic_settings()
     calendar = schedule.load(service, first, last, now)
-    allow = treatments.spacing_filter(patient, service, now) if patient and service.kind == "treatment" else None
-    return slots.available_slots(calendar.opening, calendar.need, calendar.clinicians, calendar.chairs, now,
-                                 timedelta(minutes=settings.min_notice_minutes), timedelta(days=settings.horizon_days),
-                                 allow=allow)
+    allow = treatments.spacing_filter(patient, service, now) if patient and service.kind == ServiceKind.treatment else None
+    return finder(calendar.opening, calendar.need, calendar.clinicians, calendar.chairs, now,
+                  timedelta(minutes=settings.min_notice_minutes), timedelta(days=settings.horizon_days), allow=allow)
 
 
 def mode_for(service: Service, data: dict) -> str | None:
-    if service.kind != "consultation":
+    if service.kind != ServiceKind.consultation:
         return None
     mode = data.get("mode") or "phone"
     if mode not in (service.modes or MODES):
@@ -44,10 +54,11 @@ def mode_for(service: Service, data: dict) -> str | None:
 
 
 def patient_for_booking(actor: User | None, data: dict, service: Service) -> tuple[Patient, bool]:
-    """(patient, is_guest). A guest books a consultation with name, email and phone; an existing patient is
-    matched by email without the requester learning that it exists (the patient's details are not changed)."""
+    """(patient, is_guest). A guest books a consultation with name, email and phone, always as a record of its own:
+    whatever the address, the answer is the same and no one else's record is read or touched; the address's
+    owner may add it to their account later (booking.claims)."""
     if actor is None:
-        if service.kind != "consultation":
+        if service.kind != ServiceKind.consultation:
             raise Forbidden("Please sign in to book a treatment.", code="clearance_required")
         return _guest_patient(data), True
     if actor.role == Role.patient.value:
@@ -62,28 +73,11 @@ def _guest_patient(data: dict) -> Patient:
     if not isinstance(details, dict):
         message = "Please tell us your name, email and phone number."
         raise ValidationError(message, fields={"patient": message})
-    email = jsonin.email(details)
-    name = jsonin.text(details, "name", label="name")
-    phone = jsonin.phone(details)
-    born = jsonin.day(details, "date_of_birth", required=False, label="date of birth")
-    existing = db.session.scalar(select(Patient).where(Patient.email == email))
-    if existing is not None:
-        return existing
-    patient = Patient(name=name, email=email, phone=phone, date_of_birth=born)
+    values = jsonin.patient_details(details, ("name", "email", "phone", "date_of_birth"),
+                                    required=("name", "email", "phone"))
+    patient = Patient(**values)
     db.session.add(patient)
     db.session.flush()
-    return patient
-
-
-def patient_for_staff_or_self(actor: User, data: dict) -> Patient:
-    if actor.role == Role.patient.value:
-        if actor.patient is None:
-            raise NotFound("We could not find your patient record.")
-        return actor.patient
-    patient_id = jsonin.integer(data, "patient_id", required=True, minimum=1, label="patient")
-    patient = db.session.get(Patient, patient_id)
-    if patient is None:
-        raise NotFound("We could not find that patient.", fields={"patient_id": "not found"})
     return patient
 
 

@@ -3,15 +3,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import bindparam, or_, select
 
 from booking import slots
-from booking.models import Appointment, AppointmentStatus, Chair, ClinicianHours, Closure, Reservation, Service
+from booking.models import (Appointment, AppointmentStatus, Chair, ClinicianHours, Closure, Reservation, Service, ServiceKind,
+                            service_clinicians)
+from clinic.database import epoch_micros
 from clinic.extensions import db
 from clinic.models import Clinician
 from clinic.settings import clinic_settings, clinic_zone, weekly_hours
+
+#: No reservation is longer: every booking's whole window lies inside one day's opening hours (slots.check_start
+#: refuses any other start), and a local day lasts at most 25 hours. Two days leave room to spare. It gives the
+#: busy-time query a lower bound on starts_at, so the cost follows the asked range, not the clinic's history.
+LONGEST_RESERVATION = timedelta(days=2)
 
 
 @dataclass(frozen=True)
@@ -26,7 +33,7 @@ class Calendar:
 
 def need_for(service: Service) -> slots.Need:
     settings = clinic_settings()
-    step = settings.slot_step_minutes if service.kind != "treatment" else max(settings.slot_step_minutes, 15)
+    step = settings.slot_step_minutes if service.kind != ServiceKind.treatment else max(settings.slot_step_minutes, 15)
     return slots.Need(
         length=timedelta(minutes=service.window_minutes),
         clinician_length=timedelta(minutes=min(service.clinician_minutes, service.window_minutes)),
@@ -38,25 +45,53 @@ def need_for(service: Service) -> slots.Need:
 
 def load(service: Service, first_day: date, last_day: date, now: datetime,
          ignore_appointment_id: int | None = None) -> Calendar:
-    """The clinic's opening, and each eligible clinician's and chair's working and busy time."""
-    zone = clinic_zone()
+    """The clinic's opening, and each eligible clinician's and chair's working and busy time. Reads plain
+    columns (no ORM objects): this runs for every availability request and twice for every booking."""
     closures = _closures(first_day, last_day)
-    opening = slots.working_intervals(first_day, last_day, zone, weekly_hours(), closures.get(None, set()))
-    eligible = [c for c in service.clinicians if c.active]
-    chair_rows = _chairs() if service.needs_chair else []
+    clinic_hours = weekly_hours()
+    opening = slots.working_intervals(first_day, last_day, clinic_zone(), clinic_hours, closures.get(None, set()))
+    clinician_ids, own_hours = _eligible_clinicians(service)
+    chair_ids = _chairs() if service.needs_chair else []
     window = (opening[0].start, opening[-1].end) if opening else None
-    busy = _busy(window, now, ignore_appointment_id, [c.id for c in eligible], [ch.id for ch in chair_rows]) \
-        if window else {}
-    clinicians = [
-        slots.Resource(c.id, _clinician_working(c, first_day, last_day, opening, closures), busy.get(("c", c.id), []))
-        for c in eligible
-    ]
-    chairs = [slots.Resource(ch.id, opening, busy.get(("ch", ch.id), [])) for ch in chair_rows]
+    busy = _busy(window, now, ignore_appointment_id, clinician_ids, chair_ids) if window else {}
+    clinicians = [slots.Resource(clinician_id, _clinician_working(
+        clinician_id, own_hours.get(clinician_id), first_day, last_day, opening, closures, clinic_hours),
+        busy.get(("c", clinician_id), slots.BusySpans())) for clinician_id in clinician_ids]
+    chairs = [slots.Resource(chair_id, opening, busy.get(("ch", chair_id), slots.BusySpans())) for chair_id in chair_ids]
     return Calendar(opening, clinicians, chairs, need_for(service))
 
 
-def _chairs() -> Sequence[Chair]:
-    return db.session.scalars(select(Chair).where(Chair.active).order_by(Chair.id)).all()
+def clinicians_working_on(day: date) -> dict[int, list[slots.Interval]]:
+    """Every active clinician's working time on one clinic-local day: own hours (or the clinic's), within
+    opening hours, less closures. For questions about who is on duty, whatever the service."""
+    closures, clinic_hours = _closures(day, day), weekly_hours()
+    opening = slots.working_intervals(day, day, clinic_zone(), clinic_hours, closures.get(None, set()))
+    ids, own_hours = _eligible_clinicians(None)
+    return {clinician_id: _clinician_working(clinician_id, own_hours.get(clinician_id), day, day, opening, closures,
+                                             clinic_hours) for clinician_id in ids}
+
+
+def _eligible_clinicians(service: Service | None) -> tuple[list[int], dict[int, dict[int, list[tuple[time, time]]]]]:
+    """The service's (or, without one, the clinic's) active clinicians by id, and the own weekly hours (weekday
+    0 = Monday) of those who have any: one query, as both are read for every availability request."""
+    ids: list[int] = []
+    hours: dict[int, dict[int, list[tuple[time, time]]]] = {}
+    query = (select(Clinician.id, ClinicianHours.weekday, ClinicianHours.starts, ClinicianHours.ends)
+             .outerjoin(ClinicianHours, ClinicianHours.clinician_id == Clinician.id)
+             .where(Clinician.active).order_by(Clinician.id))
+    if service is not None:
+        query = query.join(service_clinicians, service_clinicians.c.clinician_id == Clinician.id).where(
+            service_clinicians.c.service_id == service.id)
+    for clinician_id, weekday, starts, ends in db.session.execute(query):
+        if not ids or ids[-1] != clinician_id:
+            ids.append(clinician_id)
+        if weekday is not None:
+            hours.setdefault(clinician_id, {}).setdefault(weekday, []).append((starts, ends))
+    return ids, hours
+
+
+def _chairs() -> list[int]:
+    return list(db.session.scalars(select(Chair.id).where(Chair.active).order_by(Chair.id)))
 
 
 def _closures(first_day: date, last_day: date) -> dict[int | None, set[date]]:
@@ -70,17 +105,14 @@ def _closures(first_day: date, last_day: date) -> dict[int | None, set[date]]:
     return days
 
 
-def _clinician_working(clinician: Clinician, first_day: date, last_day: date, opening: list[slots.Interval],
-                       closures: dict[int | None, set[date]]) -> list[slots.Interval]:
+def _clinician_working(clinician_id: int, own: dict | None, first_day: date, last_day: date,
+                       opening: list[slots.Interval], closures: dict[int | None, set[date]],
+                       clinic_hours: dict) -> list[slots.Interval]:
     """A clinician works their own hours (the clinic's if none are set), never outside opening hours."""
-    own = db.session.scalars(select(ClinicianHours).where(ClinicianHours.clinician_id == clinician.id)).all()
-    days_off = closures.get(clinician.id, set()) | closures.get(None, set())
+    days_off = closures.get(clinician_id, set()) | closures.get(None, set())
     if not own and not days_off:
         return opening
-    hours = {}
-    for row in own:
-        hours.setdefault(row.weekday, []).append((row.starts, row.ends))
-    working = slots.working_intervals(first_day, last_day, clinic_zone(), hours or weekly_hours(), days_off)
+    working = slots.working_intervals(first_day, last_day, clinic_zone(), own or clinic_hours, days_off)
     return intersect(working, opening)
 
 
@@ -105,23 +137,41 @@ def live_reservations(now: datetime):
         or_(Appointment.status != AppointmentStatus.pending_payment.value, Appointment.hold_expires_at > now)))
 
 
+# Built once: for every availability request SQLAlchemy would otherwise rebuild this statement and its cache key.
+_BUSY = live_reservations(bindparam("now")).where(
+    Reservation.starts_at < bindparam("until"), Reservation.starts_at > bindparam("since"),
+    Reservation.ends_at > bindparam("start"), Reservation.appointment_id != bindparam("ignore"),
+    or_(Reservation.clinician_id.in_(bindparam("clinicians", expanding=True)),
+        Reservation.chair_id.in_(bindparam("chairs", expanding=True)))).with_only_columns(
+    Reservation.clinician_id, Reservation.chair_id, epoch_micros(Reservation.starts_at), epoch_micros(Reservation.ends_at))
+
+
 def _busy(window: tuple[datetime, datetime], now: datetime, ignore_appointment_id: int | None,
           clinician_ids: list[int], chair_ids: list[int]) -> dict:
-    """Busy time of just these resources: a month of the whole clinic's reservations is most of the cost of
-    a month of availability, and another service's chairs or clinicians do not matter here."""
-    query = live_reservations(now).where(
-        Reservation.starts_at < window[1], Reservation.ends_at > window[0],
-        or_(Reservation.clinician_id.in_(clinician_ids), Reservation.chair_id.in_(chair_ids)))
-    if ignore_appointment_id is not None:
-        query = query.where(Reservation.appointment_id != ignore_appointment_id)
-    busy: dict[tuple[str, int], list[slots.Interval]] = {}
-    for row in db.session.execute(query.with_only_columns(
-            Reservation.clinician_id, Reservation.chair_id, Reservation.starts_at, Reservation.ends_at)):
-        key = ("c", row.clinician_id) if row.clinician_id is not None else ("ch", row.chair_id)
-        busy.setdefault(key, []).append(slots.Interval(row.starts_at, row.ends_at))
+    """Busy time of just these resources, in microseconds: a month of the whole clinic's reservations is most of
+    the cost of a month of availability, and another service's chairs or clinicians do not matter here. The lower
+    bound on starts_at lets the (resource, starts_at) indexes skip the clinic's history."""
+    busy: dict[tuple[str, int], slots.BusySpans] = {}
+    for clinician_id, chair_id, start, end in db.session.execute(_BUSY, {
+            "now": now, "until": window[1], "since": window[0] - LONGEST_RESERVATION, "start": window[0],
+            "ignore": -1 if ignore_appointment_id is None else ignore_appointment_id,
+            "clinicians": clinician_ids, "chairs": chair_ids}):
+        key = ("c", clinician_id) if clinician_id is not None else ("ch", chair_id)
+        busy.setdefault(key, slots.BusySpans()).append((start, end))
     return busy
 
 
 def local_days(start: datetime, end: datetime) -> tuple[date, date]:
     zone = clinic_zone()
     return start.astimezone(zone).date(), end.astimezone(zone).date()
+
+
+def clinicians_on_duty(now: datetime) -> list[Clinician]:
+    """Active clinicians working at `now`: within opening hours, their own hours, and not on a closure."""
+    working = clinicians_working_on(now.astimezone(clinic_zone()).date())
+    on_duty = [clinician_id for clinician_id, hours in working.items() if _covers(hours, now)]
+    return list(db.session.scalars(select(Clinician).where(Clinician.id.in_(on_duty)).order_by(Clinician.id)))
+
+
+def _covers(intervals: list[slots.Interval], now: datetime) -> bool:
+    return any(i.start <= now < i.end for i in intervals)

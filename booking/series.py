@@ -8,6 +8,7 @@ from sqlalchemy import select
 from booking import protocols, schedule, services, slots, treatments
 from booking.models import Protocol, Series
 from booking.requests import BookingRequest, Driver
+from clinic import formatting
 from clinic.database import utcnow
 from clinic.errors import ValidationError
 from clinic.extensions import db
@@ -70,25 +71,56 @@ def _protocol(code: str) -> Protocol:
 
 def _plan(protocol: Protocol, rules: protocols.ProtocolRules, patient: Patient, first_date: date, at: time,
           weekdays: set[int] | None, now: datetime) -> list[datetime]:
-    settings = clinic_settings()
+    """The remaining sessions of the series, planned around the ones the patient already has in this protocol."""
+    held = treatments.spacing_dates(patient, protocol, rules)
+    remaining = rules.series_length - len(held)
+    if remaining < 1:
+        message = (f"You already have all {rules.series_length} treatments of the {rules.name} series booked. "
+                   "Your clinician will plan what comes next.")
+        raise ValidationError(message, code="series_complete", fields={"protocol": message})
     zone = clinic_zone()
-    last = first_date + timedelta(days=120)
-    calendar = schedule.load(protocol.service, first_date, last, now)
-    free = {s.start for s in slots.available_slots(
-        calendar.opening, calendar.need, calendar.clinicians, calendar.chairs, now,
-        timedelta(minutes=settings.min_notice_minutes), timedelta(days=settings.horizon_days))}
+    free = _FreeStarts(protocol.service, first_date, now)
     taken = set(treatments.treatment_dates(patient))
 
     def start_on(day: date) -> datetime:
         return datetime.combine(day, at, zone).astimezone(timezone.utc)
 
     def is_open(day: date) -> bool:
-        return (weekdays is None or day.weekday() in weekdays) and day not in taken and start_on(day) in free
+        return (weekdays is None or day.weekday() in weekdays) and day not in taken and free.has(day, start_on(day))
 
-    days = protocols.plan_series(rules, first_date, is_open)
+    days = protocols.plan_series(rules, first_date, is_open, count=remaining, booked=held)
     if days is None:
-        message = (f"We could not find {rules.series_length} treatment times at {at.strftime('%H:%M')} from "
-                   f"{protocols.readable_date(first_date)} that keep the {rules.name} schedule. "
+        already = f" around the {len(held)} you already have" if held else ""
+        message = (f"We could not find {_treatments(remaining)} at {formatting.clock(at)} from "
+                   f"{formatting.long_date(first_date)}{already} that keep the {rules.name} schedule. "
                    "Try another start date or time.")
         raise ValidationError(message, code="no_series_fits", fields={"first_date": message})
     return [start_on(day) for day in days]
+
+
+class _FreeStarts:
+    """The service's free starts, read a month at a time as the plan reaches it: a series usually fits in its
+    first month, and reading the whole four-month search range up front cost more than the rest of the plan."""
+
+    CHUNK_DAYS = 31
+
+    def __init__(self, service, first_date: date, now: datetime):
+        self.service, self.first_date, self.now = service, first_date, now
+        self.chunks: dict[int, set[datetime]] = {}
+
+    def has(self, day: date, start: datetime) -> bool:
+        chunk = (day - self.first_date).days // self.CHUNK_DAYS
+        if chunk not in self.chunks:
+            self.chunks[chunk] = self._load(self.first_date + timedelta(days=chunk * self.CHUNK_DAYS))
+        return start in self.chunks[chunk]
+
+    def _load(self, first: date) -> set[datetime]:
+        settings = clinic_settings()
+        calendar = schedule.load(self.service, first, first + timedelta(days=self.CHUNK_DAYS - 1), self.now)
+        return {s.start for s in slots.available_slots(
+            calendar.opening, calendar.need, calendar.clinicians, calendar.chairs, self.now,
+            timedelta(minutes=settings.min_notice_minutes), timedelta(days=settings.horizon_days))}
+
+
+def _treatments(n: int) -> str:
+    return "1 treatment time" if n == 1 else f"{n} treatment times"

@@ -12,17 +12,17 @@ import secrets
 from datetime import datetime, timedelta, timezone
 
 from blinker import Namespace
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from booking import notifications, schedule, slots, states, treatments
-from booking.requests import BookingRequest, Driver  # noqa: F401  (re-exported for callers)
+from booking.requests import BookingRequest, Driver
 from booking.errors import SlotTaken, StartRefused
 from booking.models import Appointment, AppointmentStatus as S, Chair, Reservation, Service
 from clinic.database import utcnow
-from clinic.errors import Conflict, ValidationError
+from clinic.errors import Conflict, Forbidden, ValidationError
 from clinic.extensions import db
-from clinic.models import Patient, User
+from clinic.models import Patient, Role, User
 from clinic.settings import clinic_settings
 
 signals = Namespace()
@@ -31,6 +31,8 @@ signals = Namespace()
 appointment_cancelled = signals.signal("appointment-cancelled")
 #: Sent after a treatment is booked (sender: the appointment); used to offer integration therapy.
 appointment_booked = signals.signal("appointment-booked")
+#: Sent after an appointment moves (sender: the appointment; `actor`): billing gives a new Good Faith Estimate.
+appointment_rescheduled = signals.signal("appointment-rescheduled")
 
 START_MESSAGES = {
     "in_the_past": "That time has already passed. Please choose a time in the future.",
@@ -45,18 +47,48 @@ def book(actor: User | None, request: BookingRequest, now: datetime | None = Non
     """Book one appointment: refused with a clear reason, or held/confirmed with its resources reserved."""
     now = now or utcnow()
     start = request.start.astimezone(timezone.utc)
-    calendar = _calendar_for(request.service, start, now)
-    refuse_bad_start(start, calendar, now)
-    lock(request.service, request.patient)
-    expire_holds(now)
-    treatments.check_booking(actor, request, start, now)
-    calendar = _calendar_for(request.service, start, now)  # re-read under the lock
+    calendar = check_rules(actor, request, start, now)
     appointment = _new_appointment(actor, request, start, calendar.need, now)
     _reserve(appointment, calendar, start)
     if notify:
         notifications.booked(appointment)
     appointment_booked.send(appointment, actor=actor)
     return appointment
+
+
+def check_rules(actor: User | None, request: BookingRequest, start: datetime, now: datetime,
+                ignore: int | None = None) -> schedule.Calendar:
+    """Every rule that putting a patient in a slot keeps, the one check that booking, rescheduling and series
+    share: who may book, the start (past, notice, horizon, hours, grid, closures), the treatment's rules
+    (clearance, REMS, driver, spacing, one a day) and the patient's other visits. `ignore` is the appointment
+    being moved. Returns the calendar re-read under the locks, for reserving."""
+    require_may_book(actor, request.patient)
+    calendar = _calendar_for(request.service, start, now, ignore)
+    refuse_bad_start(start, calendar, now)
+    lock(request.service, request.patient)
+    expire_holds(now)
+    treatments.check_booking(actor, request, start, now, ignore=ignore)
+    calendar = _calendar_for(request.service, start, now, ignore)  # re-read under the lock
+    _refuse_patient_overlap(request.patient, start, start + calendar.need.length, ignore)
+    return calendar
+
+
+#: Staff who book for a patient: the front desk and clinicians, and administrators (who may do every other
+#: staff-only scheduling action: check-in, no-show, cancel). Billing staff handle money, not the calendar.
+BOOKING_STAFF = frozenset({Role.clinician.value, Role.frontdesk.value, Role.admin.value})
+
+
+def require_may_book(actor: User | None, patient: Patient | None) -> None:
+    """A guest books for themselves, a patient only for themselves, staff only in a booking role."""
+    if actor is None:
+        return
+    if actor.role == Role.patient.value:
+        if actor.patient is None or (patient is not None and patient.id not in (None, actor.patient.id)):
+            raise Forbidden("You can only book appointments for yourself.")
+        return
+    if actor.role not in BOOKING_STAFF:
+        raise Forbidden("Your account cannot book appointments. Please ask the front desk or a clinician.",
+                        code="booking_not_allowed")
 
 
 def _calendar_for(service: Service, start: datetime, now: datetime, ignore: int | None = None) -> schedule.Calendar:
@@ -91,7 +123,6 @@ def lock(service: Service, patient: Patient | None) -> None:
 def _new_appointment(actor: User | None, request: BookingRequest, start: datetime, need: slots.Need,
                      now: datetime) -> Appointment:
     service = request.service
-    _refuse_patient_overlap(request.patient, start, start + need.length)
     held = service.price_cents > 0
     driver = request.driver
     return Appointment(
@@ -112,7 +143,7 @@ def _refuse_patient_overlap(patient: Patient, start: datetime, end: datetime, ig
     if patient.id is None:
         return
     query = select(Appointment.id).where(
-        Appointment.patient_id == patient.id, Appointment.status.in_([S.confirmed.value, S.pending_payment.value]),
+        Appointment.patient_id == patient.id, Appointment.status.in_(states.live()),
         Appointment.starts_at < end, Appointment.ends_at > start)
     if ignore is not None:
         query = query.where(Appointment.id != ignore)
@@ -128,7 +159,7 @@ def _reserve(appointment: Appointment, calendar: schedule.Calendar, start: datet
         raise SlotTaken()
     appointment.clinician_id = clinician_ids[0]
     appointment.chair_id = chair_ids[0] if calendar.need.needs_chair else None
-    appointment.reservations = _reservations(appointment, calendar.need, start)
+    appointment.reservations.extend(_reservations(appointment, calendar.need, start))
     try:
         with db.session.begin_nested():
             db.session.add(appointment)
@@ -144,37 +175,62 @@ def _reservations(appointment: Appointment, need: slots.Need, start: datetime) -
     return rows
 
 
-def reschedule(actor: User | None, appointment: Appointment, new_start: datetime, now: datetime | None = None) -> Appointment:
-    """Move an appointment to a new start under the same rules as booking; its old place is freed."""
+def reschedule(actor: User | None, appointment: Appointment, new_start: datetime, now: datetime | None = None,
+               override_reason: str | None = None) -> Appointment:
+    """Move an appointment to a new start under the same rules as booking; its old place is freed. A spacing
+    override covered the appointment as booked: the new start keeps spacing again unless a clinician overrides
+    it anew with a reason."""
     now = now or utcnow()
     states.require_movable(appointment)
+    refuse_past_for_patient(actor, appointment, now)
     start = new_start.astimezone(timezone.utc)
-    calendar = _calendar_for(appointment.service, start, now, ignore=appointment.id)
-    refuse_bad_start(start, calendar, now)
-    lock(appointment.service, appointment.patient)
-    expire_holds(now)
-    treatments.check_reschedule(actor, appointment, start, now)
-    calendar = _calendar_for(appointment.service, start, now, ignore=appointment.id)
-    _refuse_patient_overlap(appointment.patient, start, start + calendar.need.length, ignore=appointment.id)
+    request = _request_for(appointment, start, override_reason)
+    calendar = check_rules(actor, request, start, now, ignore=appointment.id)
     _release(appointment)
     appointment.starts_at, appointment.ends_at = start, start + calendar.need.length
+    appointment.protocol_code = request.protocol_code
+    appointment.spacing_override_reason = request.override_reason
+    appointment.spacing_override_by_id = actor.id if actor is not None and request.override_reason else None
     appointment.sequence += 1
     appointment.reminder_sent_at = None
     _reserve(appointment, calendar, start)
     notifications.rescheduled(appointment)
+    appointment_rescheduled.send(appointment, actor=actor)
     return appointment
 
 
+def _request_for(appointment: Appointment, start: datetime, override_reason: str | None) -> BookingRequest:
+    """The booking request an appointment would be made with at a new start."""
+    driver = Driver(appointment.driver_name, appointment.driver_phone or "", appointment.driver_relationship or "") \
+        if appointment.driver_name else None
+    return BookingRequest(service=appointment.service, patient=appointment.patient, start=start, mode=appointment.mode,
+                          notes=appointment.notes, driver=driver, protocol_code=appointment.protocol_code,
+                          series_id=appointment.series_id, override_reason=override_reason)
+
+
+def refuse_past_for_patient(actor: User | None, appointment: Appointment, now: datetime) -> None:
+    """Once its time has come an appointment belongs to the clinic's record: a patient (or a manage link)
+    cannot turn a missed visit into a cancellation; staff mark it missed, complete it or cancel it."""
+    if actor is not None and actor.is_staff:
+        return
+    if appointment.starts_at <= now:
+        raise ValidationError("This appointment's time has already come, so it can no longer be changed online. "
+                              "Please call the clinic.", code="already_started")
+
+
 def _release(appointment: Appointment) -> None:
+    """Free the appointment's place, on every path (cancel, no-show, expiry, reschedule): its reservations stay,
+    inactive, as the record of what it held; the overlap constraints ignore inactive rows."""
     for reservation in appointment.reservations:
         reservation.active = False
     db.session.flush()
-    appointment.reservations = [r for r in appointment.reservations if r.active]
 
 
 def cancel(actor: User | None, appointment: Appointment, now: datetime | None = None, *, notify: bool = True) -> dict | None:
     """Cancel and free the place; returns the refund billing made under the cancellation policy, if any."""
     now = now or utcnow()
+    if S(appointment.status) in states.MOVABLE:
+        refuse_past_for_patient(actor, appointment, now)
     states.move(appointment, S.cancelled)
     appointment.cancelled_at = now
     appointment.sequence += 1
@@ -193,9 +249,10 @@ def expire_holds(now: datetime | None = None) -> int:
     expired = db.session.scalars(select(Appointment).where(
         Appointment.status == S.pending_payment.value, Appointment.hold_expires_at <= now)).all()
     for appointment in expired:
-        appointment.status, appointment.cancelled_at = S.cancelled.value, now
+        states.move(appointment, S.cancelled)
+        appointment.cancelled_at = now
         appointment.sequence += 1
-        db.session.execute(update(Reservation).where(Reservation.appointment_id == appointment.id).values(active=False))
+        _release(appointment)
     return len(expired)
 
 

@@ -23,6 +23,12 @@ _WHY = {
 }
 
 
+def live(*, completed: bool = False) -> list[str]:
+    """The one answer to "which statuses are live": those holding a place (pending payment, confirmed), and with
+    completed=True also the visits that took place (what counts against protocol spacing)."""
+    return sorted(s.value for s in (ACTIVE if completed else MOVABLE))
+
+
 def move(appointment: Appointment, target: S) -> None:
     """Change status if the table allows it, else refuse with a sentence that says why."""
     current = S(appointment.status)

@@ -10,14 +10,16 @@ from flask import Blueprint, abort, render_template
 from flask_login import current_user
 from sqlalchemy import select
 
-from booking import clinical, protocols, treatments
+from booking import protocols, treatments
 from booking.models import Protocol
 from booking.series import DEFAULT_TIME, WEEKDAY_NAMES
 from clinic import audit
 from clinic.auth_context import roles_required
+from clinic.database import utcnow
 from clinic.extensions import db
 from clinic.models import Role
 from clinic.settings import clinic_zone
+from clinical import crisis, services as clinical
 
 bp = Blueprint("treatments", __name__)
 WEEKDAY_LABELS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -30,7 +32,7 @@ def book():
     if clinical.in_crisis(patient):
         audit.record("view", "patient_flag", None, detail={"page": "treatments", "patient_id": patient.id})
         db.session.commit()
-        return render_template("treatments/book.html", crisis=clinical.CRISIS, clearance=None)
+        return render_template("treatments/book.html", crisis=crisis.response(utcnow()), clearance=None)
     clearance = treatments.current_clearance(patient)
     if clearance is None or not clearance.cleared:
         return render_template("treatments/book.html", crisis=None, clearance=None)
@@ -41,8 +43,17 @@ def book():
         if protocol.service.active and protocol.service not in services:
             services.append(protocol.service)
     series_protocols = [p for p in cleared if protocols.ProtocolRules.from_dict(p.rules).series_length]
+    series_progress = {p.code: _series_progress(patient, p) for p in series_protocols}
     today = datetime.now(clinic_zone()).date()
     return render_template("treatments/book.html", crisis=None, clearance=clearance, services=services,
-                           series_protocols=series_protocols, today=today, first_date=today + timedelta(days=1),
+                           series_protocols=series_protocols, series_progress=series_progress, today=today,
+                           first_date=today + timedelta(days=1),
                            default_time=DEFAULT_TIME.strftime("%H:%M"),
                            weekdays=list(zip(WEEKDAY_NAMES, WEEKDAY_LABELS)))
+
+
+def _series_progress(patient, protocol: Protocol) -> dict:
+    """How much of a series the patient already has, so the form says what booking it will add."""
+    rules = protocols.ProtocolRules.from_dict(protocol.rules)
+    held = len(treatments.spacing_dates(patient, protocol, rules))
+    return {"held": held, "length": rules.series_length, "remaining": max(rules.series_length - held, 0)}

@@ -7,44 +7,42 @@ from sqlalchemy import select
 
 from booking import protocols, states
 from booking.errors import ClearanceRequired
-from booking.models import Appointment, AppointmentStatus as S, Clearance, Protocol, Service
+from booking.models import Appointment, AppointmentStatus as S, Protocol, Service, ServiceKind
 from booking.requests import BookingRequest
 from clinic.database import utcnow
-from clinic.errors import ValidationError
+from clinic.errors import Forbidden, ValidationError
 from clinic.extensions import db
-from clinic.models import Patient, User
+from clinic.models import Patient, Role, User
 from clinic.settings import clinic_zone
+from clinical.services import current_clearance
 
-ACTIVE_STATUSES = (S.confirmed.value, S.pending_payment.value, S.completed.value)
 
 
-def check_booking(actor: User | None, request: BookingRequest, start: datetime, now: datetime) -> None:
-    """Refuse a treatment that lacks clearance, a driver, or breaks its protocol; sets request.protocol_code."""
-    if request.service.kind != "treatment":
+def check_booking(actor: User | None, request: BookingRequest, start: datetime, now: datetime,
+                  ignore: int | None = None) -> None:
+    """Refuse a treatment that lacks clearance, a driver, or breaks its protocol; sets request.protocol_code.
+    `ignore` is the appointment being moved. One treatment a day holds always; a clinician may override the
+    protocol's spacing with a reason (kept on the appointment)."""
+    if request.service.kind != ServiceKind.treatment:
         return
     protocol = protocol_for(request.patient, request.service, request.protocol_code, now)
     if request.service.requires_driver and request.driver is None:
         message = "Every treatment needs a designated driver to take you home. Please add their details."
         raise ValidationError(message, code="driver_required", fields={"driver": message})
     request.protocol_code = protocol.code
-    if not (request.override_reason and actor is not None and actor.is_staff):
-        check_spacing(request.patient, protocol, start, now)
+    check_one_a_day(request.patient, start, ignore)
+    if not may_override_spacing(actor, request.override_reason):
+        check_spacing(request.patient, protocol, start, now, ignore=ignore)
 
 
-def check_reschedule(actor: User | None, appointment: Appointment, start: datetime, now: datetime) -> None:
-    if appointment.service.kind != "treatment" or not appointment.protocol_code:
-        return
-    if appointment.spacing_override_reason:
-        return
-    protocol = db.session.scalar(select(Protocol).where(Protocol.code == appointment.protocol_code))
-    if protocol is not None:
-        check_spacing(appointment.patient, protocol, start, now, ignore=appointment.id)
-
-
-def current_clearance(patient: Patient) -> Clearance | None:
-    """The patient's latest decision that has not been withdrawn."""
-    return db.session.scalar(select(Clearance).where(Clearance.patient_id == patient.id, Clearance.withdrawn_at.is_(None))
-                             .order_by(Clearance.decided_at.desc(), Clearance.id.desc()).limit(1))
+def may_override_spacing(actor: User | None, reason: str | None) -> bool:
+    """Only a clinician overrides protocol spacing, and only with a reason; other staff asking are refused."""
+    if not reason or actor is None or not actor.is_staff:
+        return False
+    if actor.role != Role.clinician.value:
+        raise Forbidden("Only a clinician can override protocol spacing.", code="override_not_allowed",
+                        fields={"override_reason": "only a clinician can override spacing"})
+    return True
 
 
 def protocol_for(patient: Patient, service: Service, code: str | None, now: datetime) -> Protocol:
@@ -59,7 +57,7 @@ def protocol_for(patient: Patient, service: Service, code: str | None, now: date
         raise ClearanceRequired("A clinician needs to clear you for this treatment before it can be booked. "
                                 "Please book a free consultation first.")
     protocol = _next_in_course(patient, allowed)
-    if protocol.code == "esketamine" and clearance.rems_enrollment_date is None:
+    if protocol.needs_rems and clearance.rems_enrollment_date is None:
         raise ValidationError("Esketamine can only be booked once your REMS enrollment date is on file. "
                               "Please ask the clinic to record it.", code="rems_enrollment_required")
     return protocol
@@ -76,8 +74,8 @@ def _next_in_course(patient: Patient, allowed: list[Protocol]) -> Protocol:
 def treatment_dates(patient: Patient, protocol_code: str | None = None, ignore: int | None = None) -> list[date]:
     """Local dates of the patient's treatments that still count (confirmed, held, completed)."""
     query = (select(Appointment.starts_at, Appointment.status, Appointment.hold_expires_at).join(Service)
-             .where(Appointment.patient_id == patient.id, Service.kind == "treatment",
-                    Appointment.status.in_(ACTIVE_STATUSES)))
+             .where(Appointment.patient_id == patient.id, Service.kind == ServiceKind.treatment.value,
+                    Appointment.status.in_(states.live(completed=True))))
     if protocol_code is not None:
         query = query.where(Appointment.protocol_code == protocol_code)
     if ignore is not None:
@@ -96,14 +94,17 @@ def spacing_dates(patient: Patient, protocol: Protocol, rules: protocols.Protoco
     return sorted(day for code in codes for day in treatment_dates(patient, code, ignore))
 
 
+def check_one_a_day(patient: Patient, start: datetime, ignore: int | None = None) -> None:
+    """Whatever the protocol and any override: at most one treatment a day."""
+    if patient.id is None or start.astimezone(clinic_zone()).date() not in treatment_dates(patient, None, ignore):
+        return
+    message = "Only one treatment a day is allowed, and you already have one that day. Please choose another date."
+    raise ValidationError(message, code="spacing_violation", fields={"start": message})
+
+
 def check_spacing(patient: Patient, protocol: Protocol, start: datetime, now: datetime, ignore: int | None = None) -> None:
     day = start.astimezone(clinic_zone()).date()
     rules = protocols.ProtocolRules.from_dict(protocol.rules)
-    others = treatment_dates(patient, None, ignore)
-    if day in others:
-        message = "Only one treatment a day is allowed, and you already have one that day. " \
-                  "Please choose another date."
-        raise ValidationError(message, code="spacing_violation", fields={"start": message})
     violation = protocols.check(rules, spacing_dates(patient, protocol, rules, ignore), day)
     if violation is not None:
         raise ValidationError(violation.message, code="spacing_violation", fields={"start": violation.message})
@@ -135,7 +136,7 @@ def complete(actor: User, appointment: Appointment, *, dose_mg: int | None, note
     now = now or utcnow()
     if appointment.starts_at > now:
         raise ValidationError("An appointment can be completed only once it has started.", code="not_started")
-    if appointment.service.kind == "treatment" and not released_to_driver:
+    if appointment.service.kind == ServiceKind.treatment and not released_to_driver:
         message = "Confirm that the patient was released to their designated driver before completing the treatment."
         raise ValidationError(message, code="driver_required", fields={"released_to_driver": message})
     states.move(appointment, S.completed)

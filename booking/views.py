@@ -2,14 +2,14 @@
 and the staff day view."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from booking import calendar_feeds, links, notifications, queries, services
+from booking import calendar_feeds, claims, links, notifications, queries, services
 from booking.api import ics_response
 from booking.models import Appointment, Chair, Service
 from booking.serialize import local_iso
@@ -44,6 +44,24 @@ def _helpers():
             "local_time": notifications.local_time}
 
 
+# US forms of dates and times for the pages. A shared formatting module may register the same names later;
+# these exist so the templates can already say `Wednesday, March 17, 2027`, `Mar 17` and `9:00 AM`.
+@bp.app_template_filter("long_date")
+def long_date(day: date) -> str:
+    return f"{day:%A, %B} {day.day}, {day.year}"
+
+
+@bp.app_template_filter("short_date")
+def short_date(day: date) -> str:
+    return f"{day:%b} {day.day}"
+
+
+@bp.app_template_filter("clock")
+def clock(instant) -> str:
+    local = instant.astimezone(clinic_zone()) if isinstance(instant, datetime) else instant
+    return f"{local.hour % 12 or 12}:{local:%M} {'AM' if local.hour < 12 else 'PM'}"
+
+
 @bp.get("/")
 def home():
     rows = db.session.scalars(select(Service).where(Service.active).order_by(Service.position, Service.id)).all()
@@ -61,36 +79,76 @@ def manage(token: str):
     appointment = _by_token(token)
     services.expire_holds()
     db.session.commit()
-    return render_template("booking/manage.html", appointment=appointment, token=token,
+    return render_template("booking/manage.html", appointment=appointment, token=token, now=utcnow(),
                            notes=notifications.preparation_notes(appointment))
 
 
 @bp.post("/appointments/manage/<token>/cancel")
 def manage_cancel(token: str):
-    appointment = _by_token(token)
-    try:
-        services.cancel(None, appointment)
-    except DomainError as error:
-        flash(error.message)
-    else:
-        audit.record("cancel", "appointment", appointment.id, detail={"via": "manage_link"})
-        db.session.commit()
-        flash("Your appointment is cancelled. We have emailed you a confirmation.")
+    _cancel_from_page(None, _by_token(token), "manage_link")
     return redirect(url_for("booking.manage", token=token))
 
 
 @bp.post("/appointments/manage/<token>/reschedule")
 def manage_reschedule(token: str):
-    appointment = _by_token(token)
-    try:
-        services.reschedule(None, appointment, jsonin.instant(request.form, "start"))
-    except DomainError as error:
-        flash(error.message)
-    else:
-        audit.record("reschedule", "appointment", appointment.id, detail={"via": "manage_link"})
-        db.session.commit()
-        flash("Your appointment has moved. We have emailed you the new time.")
+    _reschedule_from_page(None, _by_token(token), "manage_link")
     return redirect(url_for("booking.manage", token=token))
+
+
+@bp.route("/appointments/claim/<token>", methods=["GET", "POST"])
+@roles_required(Role.patient)
+def claim(token: str):
+    """The "this is me" link of a guest booking: its address's owner, signed in, adds it to their account."""
+    appointment = links.appointment_from_claim(token)
+    if appointment is None or not claims.claimable(current_user, appointment):
+        abort(404)
+    if request.method == "GET":
+        return render_template("booking/claim.html", appointment=appointment)
+    claims.claim(current_user, appointment)
+    audit.record("claim", "appointment", appointment.id)
+    db.session.commit()
+    flash("The booking is now on your account.")
+    return redirect(url_for("booking.account"))
+
+
+@bp.post("/account/appointments/<int:appointment_id>/cancel")
+@roles_required(Role.patient)
+def account_cancel(appointment_id: int):
+    """The account page's cancel button without JavaScript (with it, the page calls the API)."""
+    _cancel_from_page(current_user, queries.visible_appointment(current_user, appointment_id), "account")
+    return redirect(url_for("booking.account"))
+
+
+@bp.post("/account/appointments/<int:appointment_id>/reschedule")
+@roles_required(Role.patient)
+def account_reschedule(appointment_id: int):
+    _reschedule_from_page(current_user, queries.visible_appointment(current_user, appointment_id), "account")
+    return redirect(url_for("booking.account"))
+
+
+def _cancel_from_page(actor, appointment: Appointment, via: str) -> None:
+    if _change_from_page("cancel", lambda: services.cancel(actor, appointment), appointment, via):
+        flash("Your appointment is cancelled. We have emailed you a confirmation.")
+
+
+def _reschedule_from_page(actor, appointment: Appointment, via: str) -> None:
+    move = lambda: services.reschedule(actor, appointment, jsonin.instant(request.form, "start"))  # noqa: E731
+    if _change_from_page("reschedule", move, appointment, via):
+        flash(f"Your appointment has moved to {notifications.local_datetime(appointment.starts_at)}. "
+              "We have emailed you the new time.")
+
+
+def _change_from_page(action: str, change, appointment: Appointment, via: str) -> bool:
+    """Run a patient's change from a page form: a refusal is flashed as its sentence, success is committed."""
+    try:
+        change()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message)
+        return False
+    audit.record(action, "appointment", appointment.id, detail={"via": via})
+    db.session.commit()
+    return True
 
 
 @bp.get("/appointments/manage/<token>/calendar.ics")
@@ -147,10 +205,7 @@ def staff_action(appointment_id: int, action: str):
 
 
 def _day_arg() -> date:
-    try:
-        return date.fromisoformat(request.args["day"]) if request.args.get("day") else utcnow().astimezone(clinic_zone()).date()
-    except ValueError:
-        abort(404)
+    return jsonin.query_day("day", default=utcnow().astimezone(clinic_zone()).date())
 
 
 @bp.post("/staff/calendar-feed")

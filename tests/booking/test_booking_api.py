@@ -153,7 +153,8 @@ def test_guest_with_an_existing_patients_email_gets_the_same_answer(demo, client
     with app.app_context():
         after = db.session.get(Patient, known[0])
         assert (after.id, after.name, after.email, after.phone, after.date_of_birth, after.address) == known
-        assert db.session.scalar(select(db.func.count(Patient.id)).where(Patient.email.ilike("pat@example.com"))) == 1
+        assert db.session.get(Appointment, impostor.json["appointment"]["id"]).patient_id != known[0]
+        assert db.session.scalar(select(db.func.count(Appointment.id)).where(Appointment.patient_id == known[0])) == 0
 
 
 # --- the calendar file -------------------------------------------------------------------------------------------
@@ -332,3 +333,17 @@ def test_hold_still_running_keeps_its_place(demo, client, app):
         db.session.commit()
 
     assert slots_on(client, day)[at(day, 13)] == 1
+
+
+def test_a_guest_booking_names_every_field_to_fix_in_one_answer(demo, client):
+    body = {"service": "consultation", "start": "tomorrow at nine", "mode": "carrier pigeon",
+            "patient": {"name": "", "email": "not-an-address", "phone": "12", "date_of_birth": "1990-02-30"}}
+    response = client.post("/api/v1/appointments", json=body)
+    assert response.status_code == 422
+    fields = response.json["error"]["fields"]
+    assert set(fields) == {"start", "mode", "name", "email", "phone", "date_of_birth"}
+    assert fields["email"] == "Please enter a valid email address, like name@example.com."
+    assert "6 details" in response.json["error"]["message"]
+    one = client.post("/api/v1/appointments", json=guest_booking(next_weekday(1), 10, email="nope"))
+    assert one.status_code == 422 and set(one.json["error"]["fields"]) == {"email"}
+    assert one.json["error"]["message"] == one.json["error"]["fields"]["email"]

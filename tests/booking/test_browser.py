@@ -187,23 +187,95 @@ def test_errors_are_shown_by_their_fields(page, live_server, tmp_path):
     assert all("422" in e and "/api/v1/appointments" in e for e in page.console.errors), page.console.errors
 
 
-def test_a_time_taken_meanwhile_is_explained_and_the_times_refresh(page, live_server, demo):
+def test_every_field_problem_is_shown_at_once_by_its_field(page, live_server):
     open_booking(page, live_server)
-    start, _shown = choose_first_time(page)
-    # Everyone who could take this consultation gets booked at that time by someone else.
+    page.get_by_label("Email address").fill("casey@nowhere")
+    page.get_by_label("Phone number").fill("12")
+    page.get_by_role("button", name="Book my consultation").click()
+    summary = page.locator("#booking-errors")
+    summary.wait_for(state="visible")
+    assert summary.locator("li").all_inner_texts() == [
+        "Please choose a day and time.", "Please enter your name.",
+        "Please enter a valid email address, like name@example.com.",
+        "Please enter a valid phone number, with at least 7 digits."]
+    for field, label in (("name", "Your name"), ("email", "Email address"), ("phone", "Phone number")):
+        assert page.locator(f"#{field}-error").is_visible()
+        assert page.get_by_label(label).get_attribute("aria-invalid") == "true"
+    assert "Please choose a day and time." in page.locator("#start-error").inner_text()
+    assert summary.evaluate("node => node === document.activeElement")
+    summary.get_by_role("link", name="Please enter your name.").click()
+    assert page.get_by_label("Your name").evaluate("node => node === document.activeElement")
+    assert page.console.errors == []
+
+
+def test_the_apis_field_errors_are_shown_by_their_fields(page, live_server):
+    open_booking(page, live_server)
+    choose_first_time(page)
+    fill_details(page)
+    page.get_by_label("Phone number").fill("++1 617 555 0199")  # the browser lets it through; the API does not
+    page.get_by_role("button", name="Book my consultation").click()
+    error = page.locator("#phone-error")
+    error.wait_for(state="visible")
+    assert "valid phone number" in error.inner_text()
+    assert page.get_by_label("Your name").input_value() == "Casey Guest"
+    assert page.locator("#start").input_value() != ""
+
+
+def take_every_place(demo, start: str) -> None:
+    """Everyone who could take this consultation gets booked at that time by someone else."""
     client = demo.test_client()
     for n in range(5):
         response = client.post("/api/v1/appointments", json={
             "service": "consultation", "start": start,
             "patient": {"name": f"Other {n}", "email": f"other{n}@example.com", "phone": "617 555 0100"}})
         if response.status_code == 409:
-            break
+            return
         assert response.status_code == 201, response.json
+
+
+def test_a_chosen_time_that_disappears_on_refresh_is_explained_not_cleared_silently(page, live_server, demo):
+    open_booking(page, live_server)
+    start, _shown = choose_first_time(page)
+    fill_details(page, "late@example.com")
+    take_every_place(demo, start)
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # back to the tab: times refresh
+    status = page.locator("[data-slot-status]")
+    expect(status).to_contain_text("That time was just taken. Please choose another.")
+    expect(page.locator("#start-error")).to_contain_text("That time was just taken. Please choose another.")
+    assert page.locator("#booking-errors").is_visible()
+    assert page.get_by_label("Email address").input_value() == "late@example.com"
+    assert page.get_by_label("Video call").is_checked()
+
+
+def test_a_chosen_time_still_free_on_refresh_stays_chosen(page, live_server):
+    open_booking(page, live_server)
+    start, _shown = choose_first_time(page)
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    expect(page.locator(f"[data-slot-times] button[data-start='{start}']")).to_have_attribute("aria-pressed", "true")
+    assert page.locator("#start").input_value() == start
+
+
+def test_day_buttons_accessible_names_start_with_their_visible_text(page, live_server):
+    open_booking(page, live_server)
+    buttons = page.locator("[data-slot-days] button")
+    assert buttons.count() > 3
+    for button in buttons.all():
+        shown = button.inner_text().strip()
+        assert button.get_attribute("aria-label").startswith(shown + ", "), (shown, button.get_attribute("aria-label"))
+    expect(page.get_by_role("button", name=buttons.first.inner_text().strip())).to_have_count(1)
+
+
+def test_a_time_taken_meanwhile_is_explained_and_the_times_refresh(page, live_server, demo):
+    open_booking(page, live_server)
+    start, _shown = choose_first_time(page)
+    take_every_place(demo, start)
     fill_details(page, "late@example.com")
     page.get_by_role("button", name="Book my consultation").click()
     summary = page.locator("#booking-errors")
     summary.wait_for(state="visible")
-    assert "just taken" in summary.inner_text()
+    assert "That time was just taken. Please choose another." in summary.inner_text()
+    assert "just taken" in page.locator("#start-error").inner_text()
+    assert page.get_by_label("Email address").input_value() == "late@example.com"  # the rest of the form stays
     # The list is re-fetched after the refusal: wait for it rather than read the old one.
     expect(page.locator(f"[data-slot-times] button[data-start='{start}']")).to_have_count(0)
     page.wait_for_selector("[data-slot-times] button")
@@ -269,8 +341,10 @@ def test_a_cleared_patient_holds_a_treatment_with_a_driver(page, live_server, de
     assert page.locator("#treatment-start").input_value() == start
     fill_driver(page, "one")
     screenshot(page, tmp_path, "treatment")
+    # The pay step follows (tests/billing/test_pay_page.py pays there); here Stripe.js is stubbed out.
+    page.route(re.compile(r"js\.stripe\.com/v3/"), lambda route: route.fulfill(body="", content_type="text/javascript"))
     form.get_by_role("button", name="Hold this treatment").click()
-    page.wait_for_url(re.compile(r"/appointments/manage/"))
+    page.wait_for_url(re.compile(r"/account/pay/appointments/\d+$"))
     with demo.app_context():
         held = db.session.scalars(select(Appointment)).one()
         assert held.status == "pending_payment" and held.driver_name == DRIVER["name"]
@@ -291,3 +365,108 @@ def test_a_cleared_patient_holds_a_whole_induction_series(page, live_server, dem
     assert result.locator("[data-series-list] li").count() == 6
     assert "9:00 AM" in result.inner_text()
     assert page.console.errors == []
+
+
+def test_a_patient_completes_a_series_around_a_treatment_already_booked(page, live_server, demo):
+    sign_in_cleared_patient(page, live_server, demo)
+    client = demo.test_client()
+    headers = {"Authorization": "Bearer " + client.post("/api/v1/tokens", json={
+        "email": "patient@clinic.test", "password": DEMO_PASSWORD}).json["token"]}
+    monday = next_weekday(0)
+    held = client.post("/api/v1/appointments", headers=headers,
+                       json={"service": "iv-ketamine", "start": at(monday, 9), "driver": DRIVER})
+    assert held.status_code == 201, held.json
+    page.goto(f"{live_server}/account/treatments")
+    assert "1 of 6 treatments booked or done" in page.locator("[data-series-progress=iv-induction]").inner_text()
+    page.locator("#series-protocol").select_option("iv-induction")
+    page.locator("#series-first-date").fill(monday.isoformat())
+    fill_driver(page, "series")
+    page.get_by_role("button", name="Hold the whole series").click()
+    result = page.locator("[data-series-result]")
+    result.wait_for(state="visible")
+    assert result.locator("[data-series-list] li").count() == 5
+    assert page.console.errors == []
+
+
+def sign_in_as(page, live_server, email: str) -> None:
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+
+
+def test_a_signed_in_patient_moves_then_cancels_from_the_account_page(page, live_server, demo, tmp_path):
+    client = demo.test_client()
+    token = client.post("/api/v1/tokens", json={"email": "patient@clinic.test", "password": DEMO_PASSWORD}).json
+    day = next_weekday(2)
+    booked = client.post("/api/v1/appointments", json={"service": "consultation", "start": at(day, 9)},
+                         headers={"Authorization": f"Bearer {token['token']}"})
+    assert booked.status_code == 201, booked.json
+    sign_in_as(page, live_server, "patient@clinic.test")
+    page.wait_for_url(f"{live_server}/account")
+    card = page.locator(f"article[aria-labelledby='appointment-{booked.json['appointment']['id']}-title']")
+    card.locator("summary", has_text="Change the time").click()
+    card.locator(f"[data-slot-days] button[data-day='{day.isoformat()}']").click()
+    card.locator(f"[data-slot-times] button[data-start='{at(day, 14)}']").click()
+    screenshot(page, tmp_path, "account-reschedule")
+    card.get_by_role("button", name="Move it to this time").click()
+    page.wait_for_load_state()
+    assert "Your appointment has moved to" in page.locator(".flashes").inner_text()
+    assert "2:00 PM" in card.inner_text()
+
+    card.locator("summary", has_text="Cancel this appointment").click()
+    assert "Cancelling gives up your place" in card.inner_text()
+    card.get_by_role("button", name="Yes, cancel it").click()
+    expect(page.locator("[data-account-message]")).to_contain_text("is cancelled")
+    assert page.console.errors == []
+    with demo.app_context():
+        assert db.session.get(Appointment, booked.json["appointment"]["id"]).status == "cancelled"
+        db.session.remove()
+
+
+def test_the_front_desk_books_a_treatment_for_a_cleared_caller(page, live_server, demo, tmp_path):
+    with demo.app_context():
+        from clinic.models import Patient
+        patient_id = db.session.scalar(select(Patient.id).where(Patient.email == "patient@clinic.test"))
+        db.session.remove()
+    clear_patient(demo.test_client(), patient_id)
+    sign_in_as(page, live_server, "frontdesk@clinic.test")
+    page.goto(f"{live_server}/staff")
+    page.get_by_role("link", name="Book for a caller").click()
+    page.get_by_label("Name, email, phone or date of birth").fill("patient@clinic")
+    page.get_by_role("button", name="Find").click()
+    page.get_by_role("link", name=re.compile(r"^Book for ")).first.click()
+    page.get_by_label("IV ketamine infusion").check()
+    page.get_by_role("button", name="Show free times").click()
+    page.locator("[data-slot-days] button").first.click()
+    page.locator("[data-slot-times] button").first.click()
+    page.get_by_role("button", name=re.compile(r"^Book for ")).click()
+    summary = page.locator("#booking-errors")
+    summary.wait_for(state="visible")
+    assert "Please give the driver's name." in summary.inner_text()  # every missing driver detail at once
+    assert "Please give the driver's phone number." in summary.inner_text()
+    fill_driver(page, "staff")
+    screenshot(page, tmp_path, "staff-book")
+    page.get_by_role("button", name=re.compile(r"^Book for ")).click()
+    page.wait_for_url(re.compile(r"/staff\?day="))
+    assert page.get_by_role("heading", level=1).inner_text().count(",") == 2  # Wednesday, March 17, 2027
+    with demo.app_context():
+        held = db.session.scalars(select(Appointment)).one()
+        assert (held.patient_id, held.service.code, held.driver_name) == (patient_id, "iv-ketamine", DRIVER["name"])
+        assert held.created_by_id is not None
+        db.session.remove()
+    assert page.console.errors == []
+
+
+def test_the_price_table_fits_a_phone(page, live_server, tmp_path):
+    page.goto(f"{live_server}/")
+    path = screenshot(page, tmp_path, "home")
+    widths = page.evaluate("""() => ({page: document.documentElement.scrollWidth, view: window.innerWidth,
+        table: document.querySelector('#services-title ~ .table-wrap').scrollWidth,
+        wrap: document.querySelector('#services-title ~ .table-wrap').clientWidth})""")
+    assert widths["page"] <= widths["view"] == 390, widths
+    assert widths["table"] <= widths["wrap"], widths  # no sideways scrolling inside the table either
+    prices = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path) / "home-prices-390.png"
+    page.locator("#services-title ~ .table-wrap").screenshot(path=str(prices))
+    assert path.stat().st_size > 0 and prices.stat().st_size > 0

@@ -7,17 +7,11 @@ session open while the server works: on SQLite every transaction holds the write
 """
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time as time_module
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
-from pathlib import Path
 
 import pytest
 import requests
@@ -25,66 +19,24 @@ from sqlalchemy import create_engine, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.pool import NullPool
 
-from booking.models import Appointment, Chair, Clearance, Reservation, Service
+from booking.models import Appointment, Chair, Reservation, Service
+from clinical.models import Clearance
 from clinic.extensions import db
 from clinic.models import Patient, User
 from tests.conftest import DEMO_PASSWORD, DRIVER, NEW_YORK, at, guest_booking, next_weekday
+from tests.gunicorn_server import gunicorn
 
-ROOT = Path(__file__).resolve().parents[2]
 MONDAY = 0
 
 
 # --- the app under gunicorn -----------------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
 
 @pytest.fixture
 def server(demo, database_url, tmp_path):
-    """The demo clinic served by gunicorn, 4 worker processes with 4 threads each, on this test's database.
-    Yields the base URL; everything the server logged is shown if it fails to start."""
-    with demo.app_context():  # the seeding session and its pool must let go of the database first
-        db.session.remove()
-        db.engine.dispose()
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "concurrency-test", "RATELIMIT_ENABLED": "0",
-           "FLASK_APP": "wsgi", "CLINIC_ENV": "development", "PUBLIC_URL": f"http://127.0.0.1:{port}"}
-    for name in ("SMTP_HOST", "SMTP_PORT"):
-        env.pop(name, None)
-    log = (tmp_path / "gunicorn.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "4", "--threads", "4", "--bind", f"127.0.0.1:{port}",
-         "--timeout", "60", "--graceful-timeout", "5", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_serving(base, process, tmp_path / "gunicorn.log")
+    """The demo clinic served by gunicorn, 4 worker processes with 4 threads each, on this test's database."""
+    with gunicorn(demo, database_url, tmp_path) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-        log.close()
-
-
-def _wait_until_serving(base: str, process: subprocess.Popen, log: Path, seconds: float = 30) -> None:
-    deadline = time_module.monotonic() + seconds
-    while time_module.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            if requests.get(f"{base}/api/v1/services", timeout=5).status_code == 200:
-                return
-        except requests.RequestException:  # not listening yet, or the workers still importing the app
-            pass
-        time_module.sleep(0.2)
-    pytest.fail(f"gunicorn did not answer within {seconds} s:\n{log.read_text()}")
 
 
 def race(calls) -> list[requests.Response]:

@@ -23,7 +23,7 @@ def outbox(app, kind: str) -> list[OutboxMessage]:
 
 
 def local_words(day, clock: str) -> str:
-    return f"{day.strftime('%A')} {day.day} {day.strftime('%B %Y')} at {clock}"
+    return f"{day.strftime('%A')}, {day.strftime('%B')} {day.day}, {day.year} at {clock}"
 
 
 def book_guest(client, day, hour, **extra) -> dict:
@@ -78,7 +78,7 @@ def test_cancelling_emails_a_cancellation_with_the_calendar_update(demo, client)
     assert client.post(path + "/cancel", data={"csrf_token": token}).status_code == 302
     (message,) = outbox(demo, "appointment_cancelled")
     assert message.subject == "Your appointment is cancelled"
-    assert f"on {local_words(day, '11:00 AM')} EST is cancelled" in message.text
+    assert f"on {local_words(day, '11:00 AM')} Eastern Time is cancelled" in message.text
     assert "is cancelled" in message.html and appointment["manage_url"] in message.html
     assert "refund" not in message.text  # a free consultation has nothing to refund
     assert_calendar_attached(message, cancelled=True)

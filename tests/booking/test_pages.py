@@ -83,10 +83,10 @@ def test_frontdesk_may_not_open_billing(demo, client):
     assert client.get("/billing").status_code == 403
 
 
-def test_billing_page_says_card_payments_are_coming(demo, client):
+def test_billing_page_lists_payments_even_when_there_are_none(demo, client):
     sign_in(client, "billing@clinic.test")
     html = client.get("/billing").get_data(as_text=True)
-    assert "Payments, refunds and superbills" in html and "coming" in html
+    assert "Payments and refunds" in html and "No payments match these filters." in html
 
 
 def test_manage_page_confirms_the_booking(demo, client):
@@ -96,7 +96,7 @@ def test_manage_page_confirms_the_booking(demo, client):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "You&#39;re booked" in html or "You're booked" in html
-    assert f"{day.strftime('%A')} {day.day} {day.strftime('%B %Y')} at 10:00 AM" in html
+    assert f"{day.strftime('%A')}, {day.strftime('%B')} {day.day}, {day.year} at 10:00 AM" in html
     assert "Video call" in html and "We will email you a video link." in html
     assert "Add to calendar" in html and "/calendar.ics" in html
     assert 'name="csrf_token"' in html and "/cancel" in html and "/reschedule" in html
@@ -175,9 +175,9 @@ def test_staff_day_shows_each_clinician_and_chair(demo, client):
     assert "/check-in" in html and "/no-show" in html and "/cancel" in html
 
 
-def test_staff_day_with_a_bad_date_is_404(demo, client):
+def test_staff_day_with_a_bad_date_is_422(demo, client):
     sign_in(client, "frontdesk@clinic.test")
-    assert client.get("/staff?day=yesterday").status_code == 404
+    assert client.get("/staff?day=yesterday").status_code == 422
 
 
 def test_billing_staff_see_the_day_without_actions(demo, client):
@@ -245,3 +245,71 @@ def staff_post_any_day(client, appointment_id: int, action: str) -> None:
     page = client.get("/staff").get_data(as_text=True)
     response = client.post(f"/staff/appointments/{appointment_id}/{action}", data={"csrf_token": csrf_from(page)})
     assert response.status_code == 302
+
+
+def book_for_signed_in_patient(client, day, hour: int) -> dict:
+    token = csrf_from(client.get("/account").get_data(as_text=True))
+    response = client.post("/api/v1/appointments", json={"service": "consultation", "start": at(day, hour)},
+                           headers={"X-CSRFToken": token})
+    assert response.status_code == 201, response.json
+    return response.json["appointment"]
+
+
+def test_a_signed_in_patient_moves_an_appointment_from_the_account_page(demo, client):
+    sign_in(client, "patient@clinic.test")
+    day = next_weekday(1)
+    appointment = book_for_signed_in_patient(client, day, 9)
+    html = client.get("/account").get_data(as_text=True)
+    path = f"/account/appointments/{appointment['id']}/reschedule"
+    assert f'action="{path}"' in html and "data-slot-picker" in html and f'id="start-{appointment["id"]}"' in html
+    moved = client.post(path, data={"csrf_token": csrf_from(html), "start": at(day, 15)}, follow_redirects=True)
+    assert "Your appointment has moved to" in moved.get_data(as_text=True)
+    with demo.app_context():
+        assert db.session.get(Appointment, appointment["id"]).starts_at == datetime.fromisoformat(at(day, 15))
+        db.session.remove()
+    refused = client.post(path, data={"csrf_token": csrf_from(html), "start": at(day, 23)}, follow_redirects=True)
+    assert "not open for this at that time" in refused.get_data(as_text=True)
+
+
+def test_the_account_page_says_what_cancelling_means_and_cancels_without_javascript(demo, client):
+    sign_in(client, "patient@clinic.test")
+    day = next_weekday(2)
+    appointment = book_for_signed_in_patient(client, day, 10)
+    html = client.get("/account").get_data(as_text=True)
+    assert "Cancelling gives up your place on" in html and "cancelling costs nothing" in html
+    path = f"/account/appointments/{appointment['id']}/cancel"
+    done = client.post(path, data={"csrf_token": csrf_from(html)}, follow_redirects=True)
+    assert "Your appointment is cancelled" in done.get_data(as_text=True)
+    with demo.app_context():
+        assert db.session.get(Appointment, appointment["id"]).status == "cancelled"
+        db.session.remove()
+    assert at(day, 10) in free_starts(client, day)
+
+
+def test_a_patient_cannot_move_or_cancel_someone_elses_appointment_from_the_account_page(demo, client, app):
+    other = book_consultation(app.test_client(), next_weekday(1), 11)
+    sign_in(client, "patient@clinic.test")
+    token = csrf_from(client.get("/account").get_data(as_text=True))
+    for action in ("cancel", "reschedule"):
+        response = client.post(f"/account/appointments/{other['id']}/{action}",
+                               data={"csrf_token": token, "start": at(next_weekday(1), 14)})
+        assert response.status_code == 404
+    with demo.app_context():
+        assert db.session.get(Appointment, other["id"]).status == "confirmed"
+        db.session.remove()
+
+
+def test_the_staff_day_says_which_day_it_shows(demo, client):
+    sign_in(client, "frontdesk@clinic.test")
+    html = client.get("/staff?day=2027-03-17").get_data(as_text=True)
+    assert "<h1>Wednesday, March 17, 2027</h1>" in html
+    assert "<title>Schedule for Wednesday, March 17, 2027" in html
+    assert "Previous day, </span>Tue, Mar 16" in html and "Next day, </span>Thu, Mar 18" in html
+
+
+def test_the_clinicians_treatment_day_says_which_day_it_shows(demo, client):
+    sign_in(client, "dr.rivera@clinic.test")
+    html = client.get("/clinical/today?day=2027-03-17").get_data(as_text=True)
+    assert "<h1>Treatments on Wednesday, March 17, 2027</h1>" in html
+    assert "Previous day (Mar 16)" in html and "Next day (Mar 18)" in html
+    assert "Today&#39;s treatments: " in client.get("/clinical/today").get_data(as_text=True)

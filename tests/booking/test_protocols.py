@@ -94,8 +94,8 @@ def test_impossible_rules_are_refused(bad):
 
 
 def test_dates_read_as_patients_write_them():
-    assert readable_date(date(2026, 12, 2)) == "Wednesday 2 December 2026"
-    assert readable_date(date(2027, 1, 10)) == "Sunday 10 January 2027"
+    assert readable_date(date(2026, 12, 2)) == "Wednesday, December 2, 2026"
+    assert readable_date(date(2027, 1, 10)) == "Sunday, January 10, 2027"
 
 
 # --- never on consecutive days --------------------------------------------------------------
@@ -105,7 +105,7 @@ def test_induction_on_the_next_day_is_refused_with_rule_and_first_allowed_date()
     assert violation == Violation(
         "min_days_apart",
         "IV induction treatments must be at least 2 days apart (never on consecutive days); "
-        "the first date allowed is Wednesday 2 December 2026.",
+        "the first date allowed is Wednesday, December 2, 2026.",
         day(2),
     )
 
@@ -141,7 +141,7 @@ def test_any_protocol_refuses_a_second_treatment_on_the_same_day(rules):
     violation = check(rules, days(0), day(0))
     assert violation.rule == "one_a_day"
     assert "one treatment a day" in violation.message
-    assert "Monday 30 November 2026 already has one" in violation.message
+    assert "Monday, November 30, 2026 already has one" in violation.message
 
 
 def test_esketamine_on_consecutive_days_is_allowed():
@@ -159,7 +159,7 @@ def test_a_fourth_in_seven_days_is_refused_and_the_next_monday_offered():
     assert violation.rule == "max_in_window"
     assert "at most 3 treatments in any 7 consecutive days" in violation.message
     assert violation.next_allowed == day(7)
-    assert "Monday 7 December 2026" in violation.message
+    assert "Monday, December 7, 2026" in violation.message
 
 
 def test_window_counts_every_window_containing_the_candidate_not_only_its_edges():
@@ -382,3 +382,11 @@ def test_random_calendars_give_plans_that_keep_every_rule_or_none(code):
             assert len(plan) == rules.series_length and plan[0] >= MONDAY
             assert all(is_open(d) for d in plan)
             assert_keeps_every_rule(rules, plan)
+
+
+def test_induction_plan_completes_a_series_around_treatments_already_held():
+    held = days(0, 2)
+    plan = plan_series(IV_INDUCTION, day(1), always_open, count=4, booked=held)
+    assert plan == days(4, 7, 9, 11)
+    assert_keeps_every_rule(IV_INDUCTION, sorted(held + plan))
+    assert plan_series(IV_INDUCTION, day(1), always_open, count=5, booked=held) is None  # 7 > 6 at most

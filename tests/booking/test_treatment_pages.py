@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from booking import clinical
+from clinical import services as clinical
 from tests.conftest import DEMO_PASSWORD, DRIVER, at, clear_patient, csrf_from, next_weekday
 
 PATIENT = "patient@clinic.test"

@@ -343,7 +343,7 @@ def test_only_a_clinician_completes_and_only_once_started(demo, client):
 
 # --- staff override -------------------------------------------------------------------------------------------------
 
-def test_staff_override_of_spacing_is_booked_and_its_reason_kept(demo, client):
+def test_clinician_override_of_spacing_is_booked_and_its_reason_kept(demo, client):
     headers, patient_id = patient_login(client)
     clear_patient(client, patient_id)
     monday = next_weekday(0)
@@ -356,14 +356,17 @@ def test_staff_override_of_spacing_is_booked_and_its_reason_kept(demo, client):
     without_reason = book(client, frontdesk, tuesday, patient_id=patient_id)
     assert without_reason.status_code == 422 and without_reason.json["error"]["code"] == "spacing_violation"
     reason = "Travelling abroad next week; Dr. Rivera agreed to a closer session."
-    overridden = book(client, frontdesk, tuesday, patient_id=patient_id, override_reason=reason)
+    by_frontdesk = book(client, frontdesk, tuesday, patient_id=patient_id, override_reason=reason)
+    assert by_frontdesk.status_code == 403 and by_frontdesk.json["error"]["code"] == "override_not_allowed"
+    clinician = api_token(client, "dr.rivera@clinic.test")
+    overridden = book(client, clinician, tuesday, patient_id=patient_id, override_reason=reason)
     assert overridden.status_code == 201, overridden.json
     from booking.models import Appointment
     from clinic.accounts import find_user
     with demo.app_context():
         row = db.session.get(Appointment, overridden.json["appointment"]["id"])
         assert row.spacing_override_reason == reason
-        assert row.spacing_override_by_id == find_user("frontdesk@clinic.test").id
+        assert row.spacing_override_by_id == find_user("dr.rivera@clinic.test").id
         assert row.patient_id == patient_id
 
 
