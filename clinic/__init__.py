@@ -1,6 +1,7 @@
 """The clinic app: factory, configuration and the pieces every domain package stands on."""
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -32,8 +33,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(config.load(Path(app.instance_path)))
     if test_config:
         app.config.update(test_config)
+    from clinic import inbound
+    inbound.register(app)
     _init_extensions(app)
     _register_blueprints(app)
+    _register_filters(app)
     from clinic import cli, errors_http
     errors_http.register(app)
     cli.register(app)
@@ -77,16 +81,52 @@ def _sqlite_write_transactions(engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _register_filters(app: Flask) -> None:
+    """The US forms of dates, times, zones and money for every template; instants read in the clinic's zone."""
+    from clinic import formatting
+    from clinic.settings import clinic_settings
+
+    app.jinja_env.filters.update(
+        long_date=_in_clinic_zone(formatting.long_date), short_date=_in_clinic_zone(formatting.short_date),
+        clock=_in_clinic_zone(formatting.clock), date_time=_in_clinic_zone(formatting.date_time),
+        zone_name=lambda zone=None: formatting.zone_name(zone or clinic_settings().timezone),
+        money=formatting.money,
+    )
+
+
+def _in_clinic_zone(format_):
+    """A filter that reads an aware instant in the clinic's zone (a plain date or time needs no zone)."""
+    from clinic.settings import clinic_zone
+
+    def _filter(value, *args, **kwargs):
+        aware = isinstance(value, datetime) and value.tzinfo is not None
+        return format_(value, clinic_zone() if aware else None, *args, **kwargs)
+    return _filter
+
+
 def _register_blueprints(app: Flask) -> None:
-    from booking import api as booking_api, clinical_api, demo as booking_demo  # noqa: F401  (API routes; seed-demo)
-    from booking.clinical_views import bp as clinical_bp
+    from booking import api as booking_api, demo as booking_demo  # noqa: F401  (API routes; seed-demo)
+    from booking.care_views import bp as care_bp
+    from clinical import api as clinical_api  # noqa: F401  (API routes)
+    from clinical.views import bp as clinical_bp
     from booking.views import bp as booking_bp
+    from billing import api as billing_api, cli as billing_cli  # noqa: F401  (API routes, webhook; flask stripe)
+    from billing import demo as billing_demo, superbill_api, superbill_views  # noqa: F401  (fee schedule seeding; routes)
+    from billing.superbill_cli import superbills_cli
     from billing.views import bp as billing_bp
     from clinic.admin import bp as admin_bp
     from clinic.api import bp as api_bp
     from clinic.auth import bp as auth_bp
 
-    for blueprint in (auth_bp, admin_bp, api_bp, booking_bp, clinical_bp, billing_bp):
+    for blueprint in (auth_bp, admin_bp, api_bp, clinical_bp, booking_bp, care_bp, billing_bp):
         app.register_blueprint(blueprint)
+    app.cli.add_command(superbills_cli)
     from booking.treatment_views import bp as treatments_bp
     app.register_blueprint(treatments_bp)
+    from booking.admin_views import bp as closures_bp
+    from booking.front_desk_views import bp as front_desk_bp
+    app.register_blueprint(closures_bp)
+    app.register_blueprint(front_desk_bp)
+    if app.config["CLINIC_ENV"] != "production":
+        from clinic.dev_mail import bp as dev_mail_bp
+        app.register_blueprint(dev_mail_bp)

@@ -7,19 +7,24 @@ import secrets
 from datetime import timedelta
 
 import pyotp
+from blinker import Namespace
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from clinic import mail, sessions
 from clinic.database import utcnow
 from clinic.errors import Conflict, ValidationError
 from clinic.extensions import db
-from clinic.models import PasswordReset, Patient, RecoveryCode, Role, User
+from clinic.models import EmailChange, PasswordReset, Patient, RecoveryCode, Role, User
 from clinic.passwords import check_password, hash_password, weakness
 from clinic.tokens import new_token, token_hash
 
 VERIFY_MAX_AGE = timedelta(days=2)
+EMAIL_CHANGE_LIFETIME = timedelta(hours=24)
+#: Sent when an account's address is proven and its patient record linked (sender: the patient); booking
+#: connects to bring the guest bookings made with that address onto it.
+patient_linked = Namespace().signal("patient-linked")
 
 
 def find_user(email: str) -> User | None:
@@ -74,11 +79,15 @@ def verify_email(token: str) -> User:
 
 
 def _link_patient(user: User) -> None:
-    patient = db.session.scalar(select(Patient).where(Patient.email == user.email))
+    """The address is proven: the account takes the oldest record made with it that has no account yet."""
+    patient = user.patient or db.session.scalar(select(Patient).where(
+        func.lower(Patient.email) == user.email.lower(), Patient.user_id.is_(None)).order_by(Patient.id).limit(1))
     if patient is None:
-        db.session.add(Patient(name=user.name, email=user.email, user=user))
-    elif patient.user_id is None:
-        patient.user = user
+        patient = Patient(name=user.name, email=user.email, user=user)
+        db.session.add(patient)
+    patient.user = user
+    db.session.flush()
+    patient_linked.send(patient)
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -140,3 +149,53 @@ def enable_totp(user: User, secret: str, code: str) -> list[str]:
     db.session.execute(RecoveryCode.__table__.delete().where(RecoveryCode.user_id == user.id))
     db.session.add_all(RecoveryCode(user_id=user.id, code_hash=token_hash(c)) for c in codes)
     return codes
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """A signed-in person changes their password: every login and token of theirs ends (the view signs
+    this browser in again)."""
+    if not check_password(user.password_hash, current):
+        raise ValidationError("Your current password is not right.", fields={"current": "not right"})
+    user.password_hash = hash_password(new)
+    sessions.end_all(user)
+
+
+def request_email_change(user: User, new_email: str) -> None:
+    """Email a single-use link to the new address and a notice to the current one; the address changes only
+    when the link is opened. The same answer whether or not the address is used elsewhere: it reveals nobody."""
+    new_email = new_email.strip().lower()
+    if new_email == user.email:
+        return
+    token = new_token()
+    db.session.add(EmailChange(token_hash=token_hash(token), user=user, new_email=new_email,
+                               expires_at=utcnow() + EMAIL_CHANGE_LIFETIME))
+    mail.queue(new_email, "Confirm your new email address", "email_change_confirm", name=user.name,
+               link=mail.absolute_url("auth.confirm_email_change", token=token))
+    mail.queue(user.email, "Your email address is about to change", "email_change_notice", name=user.name,
+               new_email=new_email, link=mail.absolute_url("auth.security"))
+
+
+def confirm_email_change(token: str) -> User:
+    """Apply a requested address once its owner opened the link sent to it; each link works once."""
+    change = db.session.scalar(select(EmailChange).where(EmailChange.token_hash == token_hash(token)))
+    if change is None or change.used_at is not None or change.expires_at <= utcnow():
+        raise ValidationError("This confirmation link has expired or was already used. "
+                              "Please ask for a new one from your account's security page.")
+    if _address_used_elsewhere(change.user, change.new_email):
+        raise Conflict("That email address is already used by another record at the clinic. "
+                       "Please call us and we will help.")
+    change.used_at = utcnow()
+    change.user.email = change.new_email
+    if change.user.patient:
+        change.user.patient.email = change.new_email
+    return change.user
+
+
+def _address_used_elsewhere(user: User, email: str) -> bool:
+    """Another account or any other patient record has it. Unlike registration, a changed address never
+    merges records: the link's opener proves the address, not that the account asking for it is theirs."""
+    other_user = find_user(email)
+    other_patient = db.session.scalar(select(Patient.id).where(
+        func.lower(Patient.email) == email.lower(),
+        or_(Patient.user_id.is_(None), Patient.user_id != user.id)).limit(1))
+    return (other_user is not None and other_user.id != user.id) or other_patient is not None

@@ -1,18 +1,18 @@
 """Administrator pages: clinic details and policies, opening hours, staff accounts."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp
+from wtforms import EmailField, IntegerField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp, ValidationError
 from zoneinfo import available_timezones
 
-from clinic import accounts, audit, sessions
+from clinic import accounts, audit, claim_codes, formatting, sessions
 from clinic.auth_context import roles_required
 from clinic.errors import DomainError
 from clinic.extensions import db
-from clinic.models import Role, User
+from clinic.models import Clinician, Role, User
 from clinic.settings import clinic_settings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -23,9 +23,11 @@ class ClinicForm(FlaskForm):
     address = TextAreaField("Address", validators=[Length(max=500)])
     phone = StringField("Phone", validators=[Length(max=40)])
     email = EmailField("Email", validators=[Optional(), Email(), Length(max=254)])
-    npi = StringField("Practice NPI", validators=[Optional(), Regexp(r"^\d{10}$", message="An NPI has 10 digits.")])
-    tax_id = StringField("Tax id (EIN)", validators=[Optional(), Regexp(r"^\d{2}-?\d{7}$", message="An EIN looks like 12-3456789.")])
-    timezone = SelectField("Time zone", choices=sorted(available_timezones()))
+    legal_name = StringField("Legal name (as registered with the IRS)", validators=[Length(max=200)])
+    npi = StringField("Practice NPI (type 2)", validators=[Optional()])
+    tax_id = StringField("Tax id (EIN)", validators=[Optional()])
+    timezone = SelectField("Time zone", choices=[SelectChoice(zone, label) for zone, label in
+                                                 formatting.zone_choices(sorted(available_timezones()))])
     min_notice_minutes = IntegerField("Minimum notice for a booking (minutes)", validators=[NumberRange(0, 7 * 24 * 60)])
     horizon_days = IntegerField("How far ahead people can book (days)", validators=[NumberRange(1, 365)])
     hold_minutes = IntegerField("How long an unpaid treatment is held (minutes)", validators=[NumberRange(5, 24 * 60)])
@@ -33,6 +35,30 @@ class ClinicForm(FlaskForm):
     fasting_hours = IntegerField("Fasting before a treatment (hours)", validators=[NumberRange(0, 24)])
     full_refund_hours = IntegerField("Full refund if cancelled at least this many hours before", validators=[NumberRange(0, 24 * 30)])
     late_cancel_keep_percent = IntegerField("Share kept on a late cancellation (%)", validators=[NumberRange(0, 100)])
+    package_sessions = IntegerField("IV infusions in the prepaid induction package", validators=[NumberRange(1, 50)])
+    package_price_cents = IntegerField("Price of the induction package (cents: 250000 is $2,500.00)",
+                                       validators=[NumberRange(100, 10**8)])
+
+    def validate_npi(self, field):
+        if not claim_codes.is_npi(field.data.strip()):
+            raise ValidationError("This NPI's check digit does not match: please copy it again from NPPES.")
+
+    def validate_tax_id(self, field):
+        if not claim_codes.is_ein(field.data.strip()):
+            raise ValidationError("An EIN looks like 12-3456789 (never a social security number).")
+
+
+class ClinicianBillingForm(FlaskForm):
+    """A rendering clinician's identifiers, printed on superbills."""
+
+    credentials = StringField("Credentials", validators=[Length(max=100)])
+    npi = StringField("NPI (type 1)", validators=[Optional()])
+    license_number = StringField("License number", validators=[Length(max=50)])
+    license_state = StringField("License state", validators=[Optional(), Regexp(r"^[A-Z]{2}$", message="Two capital letters, like MA.")])
+
+    def validate_npi(self, field):
+        if not claim_codes.is_npi(field.data.strip()):
+            raise ValidationError("This NPI's check digit does not match: please copy it again from NPPES.")
 
 
 class StaffForm(FlaskForm):
@@ -55,7 +81,27 @@ def index():
         flash("The clinic's details are saved.")
         return redirect(url_for("admin.index"))
     staff = db.session.scalars(db.select(User).where(User.role != Role.patient.value).order_by(User.name)).all()
-    return render_template("admin/index.html", form=form, staff_form=StaffForm(), staff=staff)
+    # Closures belong to booking, which registers its page when it is installed (core does not import it).
+    closures_url = url_for("closures.index") if "closures.index" in current_app.view_functions else None
+    clinicians = [(c, ClinicianBillingForm(obj=c, prefix=f"c{c.id}")) for c in
+                  db.session.scalars(db.select(Clinician).where(Clinician.active).order_by(Clinician.name))]
+    return render_template("admin/index.html", form=form, staff_form=StaffForm(), staff=staff,
+                           closures_url=closures_url, clinicians=clinicians)
+
+
+@bp.post("/clinicians/<int:clinician_id>")
+@roles_required(Role.admin)
+def update_clinician(clinician_id: int):
+    clinician = db.session.get(Clinician, clinician_id) or abort(404)
+    form = ClinicianBillingForm(prefix=f"c{clinician.id}")
+    if form.validate_on_submit():
+        form.populate_obj(clinician)
+        audit.record("change", "clinician", clinician.id)
+        db.session.commit()
+        flash(f"{clinician.name}'s billing identifiers are saved.")
+    else:
+        flash(" ".join(e for errors in form.errors.values() for e in errors))
+    return redirect(url_for("admin.index"))
 
 
 @bp.post("/staff")

@@ -1,17 +1,15 @@
 """JSON API v1: authentication, tokens, patients and the OpenAPI document. Domain packages add their routes here."""
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import func, select
 
-from clinic import audit, jsonin, openapi
+from clinic import accounts, audit, jsonin, openapi
 from clinic.auth_context import authenticate_api_request, require_api_user
 from clinic.database import utcnow
 from clinic.errors import Conflict, NotFound, Unauthorized
 from clinic.extensions import csrf, db, limiter
-from clinic.models import STAFF_ROLES, ApiToken, Patient, User
+from clinic.models import STAFF_ROLES, ApiToken, Patient, Role, User
 from clinic.passwords import check_password
 from clinic.tokens import new_token, token_hash
 
@@ -74,6 +72,18 @@ def visible_patient(patient_id: int) -> Patient:
     return patient
 
 
+def patient_for_staff_or_self(actor: User, data: dict) -> Patient:
+    if actor.role == Role.patient.value:
+        if actor.patient is None:
+            raise NotFound("We could not find your patient record.")
+        return actor.patient
+    patient_id = jsonin.integer(data, "patient_id", required=True, minimum=1, label="patient")
+    patient = db.session.get(Patient, patient_id)
+    if patient is None:
+        raise NotFound("We could not find that patient.", fields={"patient_id": "not found"})
+    return patient
+
+
 @bp.get("/patients/<int:patient_id>")
 def get_patient(patient_id: int):
     patient = visible_patient(patient_id)
@@ -86,39 +96,41 @@ def get_patient(patient_id: int):
 def update_patient(patient_id: int):
     patient = visible_patient(patient_id)
     data = jsonin.json_object()
+    new_email = _email_change(patient, data)
     changed = apply_patient_changes(patient, data)
     audit.record("change", "patient", patient.id, detail={"fields": sorted(changed)})
     db.session.commit()
-    return jsonify(patient=patient_json(patient))
+    if new_email is None:
+        return jsonify(patient=patient_json(patient))
+    message = f"We sent a confirmation link to {new_email}. The email address changes when it is opened."
+    return jsonify(patient=patient_json(patient), email_change={"status": "confirmation_sent", "email": new_email,
+                                                                "message": message})
+
+
+def _email_change(patient: Patient, data: dict) -> str | None:
+    """A new address for a patient who signs in is only requested here (a link goes to it): taking an
+    address at once would hand over whatever was booked with it. Returns the requested address."""
+    if "email" not in data or patient.user is None:
+        return None
+    new_email = jsonin.email(data)
+    del data["email"]
+    if new_email == patient.user.email:
+        return None
+    accounts.request_email_change(patient.user, new_email)
+    return new_email
 
 
 def apply_patient_changes(patient: Patient, data: dict) -> set[str]:
-    readers = {
-        "name": lambda: jsonin.text(data, "name", label="name"),
-        "email": lambda: jsonin.email(data),
-        "phone": lambda: jsonin.phone(data, required=False),
-        "date_of_birth": lambda: _birth_date(data),
-        "address": lambda: jsonin.text(data, "address", required=False, max_len=500, multiline=True),
-    }
-    changed = {field for field in readers if field in data}
-    values = {field: readers[field]() for field in changed}
+    changed = {field for field in jsonin.PATIENT_FIELDS if field in data}
+    values = jsonin.patient_details(data, changed)
     if "email" in values and values["email"] != patient.email:
-        taken = db.session.scalar(select(Patient.id).where(Patient.email == values["email"], Patient.id != patient.id))
+        taken = db.session.scalar(select(Patient.id).where(
+            Patient.email == values["email"], Patient.id != patient.id, Patient.user_id.is_not(None)))
         if taken:
             raise Conflict("That email address is already used for another patient.", fields={"email": "already used"})
-        if patient.user:
-            patient.user.email = values["email"]
     for field, value in values.items():
         setattr(patient, field, value)
     return changed
-
-
-def _birth_date(data: dict) -> date | None:
-    born = jsonin.day(data, "date_of_birth", required=False, label="date of birth")
-    if born is not None and not date(1900, 1, 1) <= born <= date.today():
-        message = "Please enter a real date of birth."
-        raise jsonin.ValidationError(message, fields={"date_of_birth": message})
-    return born
 
 
 @bp.get("/openapi.json")
@@ -137,6 +149,11 @@ openapi.add_schemas({
         "patient_id": {"type": "integer", "nullable": True}}},
 })
 _PATIENT = {"type": "object", "properties": {"patient": {"$ref": "#/components/schemas/Patient"}}}
+_PATIENT_CHANGED = {"type": "object", "properties": {
+    "patient": {"$ref": "#/components/schemas/Patient"},
+    "email_change": {"type": "object", "description": "Present when a new email address awaits confirmation",
+                     "properties": {"status": {"type": "string", "enum": ["confirmation_sent"]},
+                                    "email": {"type": "string"}, "message": {"type": "string"}}}}}
 openapi.add_paths({
     "/tokens": {"post": {
         "summary": "Sign in and get a bearer token", "security": [],
@@ -152,6 +169,8 @@ openapi.add_paths({
         "patch": {"summary": "Change a patient's details", "requestBody": openapi.json_body({"type": "object", "properties": {
             "name": {"type": "string"}, "email": {"type": "string"}, "phone": {"type": "string"},
             "date_of_birth": {"type": "string", "format": "date"}, "address": {"type": "string"}}}),
-            "responses": {**openapi.ok("patient", _PATIENT), **openapi.error_responses(400, 401, 404, 409, 422)}}},
+            "responses": {**openapi.ok("patient (a new email address of a patient who signs in changes only once "
+                                       "confirmed from the link sent to it)", _PATIENT_CHANGED),
+                          **openapi.error_responses(400, 401, 404, 409, 422)}}},
     "/openapi.json": {"get": {"summary": "This document", "security": [], "responses": openapi.ok("OpenAPI 3 document")}},
 })

@@ -7,15 +7,17 @@ import pyotp
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from clinic import accounts, audit, sessions
+from clinic import accounts, audit, jsonin, sessions
 from clinic.auth_context import roles_required
-from clinic.errors import ValidationError
+from clinic.errors import DomainError, ValidationError
 from clinic.extensions import db, limiter, login_manager
-from clinic.forms import (EnableTotpForm, ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm,
-                          SecondFactorForm)
+from clinic.forms import (ChangeEmailForm, ChangePasswordForm, EnableTotpForm, ForgotPasswordForm, LoginForm,
+                          RegisterForm, ResetPasswordForm, SecondFactorForm)
 from clinic.models import Role, User
+from clinic.settings import clinic_settings
 
 bp = Blueprint("auth", __name__)
+bp.after_app_request(sessions.save_touches)
 login_manager.login_view = "auth.login"
 SECOND_FACTOR_PAGES = {"auth.security", "auth.logout", "static"}
 
@@ -168,19 +170,109 @@ def reset_password(token: str):
 @bp.route("/account/security", methods=["GET", "POST"])
 @roles_required()
 def security():
-    secret = session.get("totp_setup") or pyotp.random_base32()
-    session["totp_setup"] = secret
     form = EnableTotpForm()
-    codes = None
     if form.validate_on_submit():
         try:
-            codes = accounts.enable_totp(current_user, secret, form.code.data)
+            codes = accounts.enable_totp(current_user, _totp_setup_secret(), form.code.data)
         except ValidationError as error:
             form.code.errors.append(error.message)
         else:
-            sessions.current().second_factor_done = True
-            session.pop("totp_setup", None)
-            audit.record("second_factor_enabled", "user", current_user.id)
+            return _second_factor_enabled(codes)
+    return _security_page(form=form)
+
+
+def _totp_setup_secret() -> str:
+    """The secret being set up, kept in this browser's session until the person proves their app has it."""
+    return session.setdefault("totp_setup", pyotp.random_base32())
+
+
+def _second_factor_enabled(codes: list[str]):
+    sessions.current().second_factor_done = True
+    session.pop("totp_setup", None)
+    audit.record("second_factor_enabled", "user", current_user.id)
+    page = _security_page(codes=codes)  # rendered before the commit: a page that fails saves nothing
+    db.session.commit()
+    return page
+
+
+def _security_page(**context):
+    """The security page: second factor, password, email address, and the sign-ins and tokens in use."""
+    secret = None if current_user.totp_secret else _totp_setup_secret()
+    uri = pyotp.TOTP(secret).provisioning_uri(name=current_user.email, issuer_name=clinic_settings().name) \
+        if secret else None
+    context.setdefault("form", EnableTotpForm())
+    context.setdefault("password_form", ChangePasswordForm())
+    context.setdefault("email_form", ChangeEmailForm())
+    return render_template("auth/security.html", secret=secret, uri=uri, this_login=sessions.current(),
+                           logins=sessions.active_logins(current_user),
+                           tokens=sessions.active_tokens(current_user), **context)
+
+
+@bp.post("/account/security/password")
+@roles_required()
+def change_password():
+    """A new password ends every sign-in and token of the account; this browser is signed in afresh."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        second_factor_done = sessions.current().second_factor_done
+        try:
+            accounts.change_password(current_user, form.current.data, form.password.data)
+        except ValidationError as error:
+            form.current.errors.append(error.message)
+        else:
+            sessions.start(current_user, second_factor_done=second_factor_done)
+            audit.record("password_changed", "user", current_user.id)
             db.session.commit()
-    uri = pyotp.TOTP(secret).provisioning_uri(current_user.email, issuer_name="Clinic")
-    return render_template("auth/security.html", form=form, secret=secret, uri=uri, codes=codes)
+            flash("Your password is changed. Every other sign-in and token of your account has ended.")
+            return redirect(url_for("auth.security"))
+    return _security_page(password_form=form)
+
+
+@bp.post("/account/security/email")
+@roles_required()
+def change_email():
+    form = ChangeEmailForm()
+    if form.validate_on_submit():
+        try:
+            new_email = jsonin.email({"email": form.email.data})  # the API's rule, test domains included
+        except ValidationError as error:
+            form.email.errors.append(error.message)
+        else:
+            accounts.request_email_change(current_user, new_email)
+            audit.record("email_change_requested", "user", current_user.id)
+            db.session.commit()
+            flash(f"We sent a confirmation link to {new_email}. Your address changes when you open it.")
+            return redirect(url_for("auth.security"))
+    return _security_page(email_form=form)
+
+
+@bp.get("/account/email/confirm/<token>")
+def confirm_email_change(token: str):
+    try:
+        user = accounts.confirm_email_change(token)
+    except DomainError as error:
+        return render_template("error.html", status=error.status, message=error.message), error.status
+    audit.record("email_changed", "user", user.id, user=user)
+    db.session.commit()
+    flash(f"Your email address is now {user.email}. Use it to sign in from now on.")
+    return redirect(url_for("auth.security" if current_user.is_authenticated else "auth.login"))
+
+
+@bp.post("/account/security/sessions/<int:session_id>/end")
+@roles_required()
+def end_login(session_id: int):
+    sessions.end_login(current_user, session_id)
+    audit.record("session_ended", "user", current_user.id, detail={"session": session_id})
+    db.session.commit()
+    flash("That sign-in has ended.")
+    return redirect(url_for("auth.security"))
+
+
+@bp.post("/account/security/tokens/<int:token_id>/revoke")
+@roles_required()
+def revoke_token(token_id: int):
+    sessions.revoke_token(current_user, token_id)
+    audit.record("token_revoked", "user", current_user.id, detail={"token": token_id})
+    db.session.commit()
+    flash("That token no longer works.")
+    return redirect(url_for("auth.security"))

@@ -7,6 +7,7 @@ from flask import g, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from clinic import sessions
 from clinic.database import utcnow
 from clinic.errors import Forbidden, Unauthorized
 from clinic.extensions import csrf, db
@@ -31,8 +32,11 @@ def bearer_user() -> User | None:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Sign in again: the Authorization header must be 'Bearer <token>'.")
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token.strip())))
-    if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.user.active:
+    now = utcnow()
+    if row is None or row.revoked_at is not None or row.expires_at <= now or not row.user.active:
         raise Unauthorized("Your sign-in has expired or is not valid. Please sign in again.")
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > sessions.TOUCH_EVERY_SECONDS:
+        sessions.touch_later(ApiToken, row.id, last_used_at=now)
     return row.user
 
 

@@ -7,7 +7,7 @@ from datetime import time
 
 import click
 from blinker import Namespace
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
@@ -79,6 +79,7 @@ def seed_demo(zone: str):
 def _seed_clinic(zone: str) -> None:
     settings = db.session.get(ClinicSettings, 1) or ClinicSettings(id=1)
     settings.name = settings.name or "Harbor Light Ketamine Clinic"
+    settings.legal_name = settings.legal_name or "Harbor Light Ketamine Clinic, PLLC"
     settings.address = settings.address or "120 Harbor Street, Suite 300\nBoston, MA 02110"
     settings.phone = settings.phone or "(617) 555-0142"
     settings.email = settings.email or "care@harborlight.example"
@@ -107,12 +108,21 @@ def outbox():
 def send(loop: bool, interval: float):
     """Send the mails that are due, retrying failures later."""
     while True:
-        outbox_round.send(None, now=utcnow())
-        db.session.commit()
-        sent, failed = mail.send_pending()
+        # Each round in an app context of its own, like a request: what a round cached (the clinic
+        # settings on `g`) belongs to its database session and must not outlive it.
+        with current_app.app_context():
+            sent, failed = _round()
         if sent or failed or not loop:
             click.echo(f"sent {sent}, failed {failed}")
         if not loop:
             return
-        db.session.remove()
         time_module.sleep(interval)
+
+
+def _round() -> tuple[int, int]:
+    try:
+        outbox_round.send(None, now=utcnow())
+        db.session.commit()
+        return mail.send_pending()
+    finally:
+        db.session.remove()

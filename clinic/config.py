@@ -64,6 +64,7 @@ def load(instance_path: Path) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the (server-side, expiring) session
         "RATELIMIT_ENABLED": _flag("RATELIMIT_ENABLED", True),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "clinic"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", "sk_test_localstripe"),
         "STRIPE_PUBLISHABLE_KEY": os.environ.get("STRIPE_PUBLISHABLE_KEY", "pk_test_localstripe"),
@@ -74,4 +75,6 @@ def load(instance_path: Path) -> dict:
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Clinic <no-reply@clinic.invalid>"),
         "WKHTMLTOPDF": os.environ.get("WKHTMLTOPDF"),
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+        # Development only: where the local mail sink keeps what it received (`/dev/mail` reads it).
+        "DEV_MAIL_DIR": os.environ.get("DEV_MAIL_DIR", str(instance_path / "dev-mail")),
     }

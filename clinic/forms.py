@@ -3,7 +3,19 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
+from clinic.jsonin import EARLIEST_DAY, LATEST_DAY, SANE_RANGE
 from clinic.passwords import weakness
+
+
+class SaneDate:
+    """A date field's value within the range every date the app reads must keep (see clinic.jsonin)."""
+
+    def __init__(self, label: str):
+        self.label = label
+
+    def __call__(self, form, field):
+        if field.data is not None and not EARLIEST_DAY <= field.data <= LATEST_DAY:
+            raise ValidationError(f"The {self.label} must be {SANE_RANGE}.")
 
 
 class LoginForm(FlaskForm):
@@ -45,3 +57,16 @@ class ResetPasswordForm(FlaskForm):
 class EnableTotpForm(FlaskForm):
     code = StringField("6-digit code from your authenticator app",
                        validators=[DataRequired("Please enter the code."), Length(min=6, max=6)])
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired("Please enter your current password."),
+                                                            Length(max=200)])
+    password = PasswordField("New password (at least 10 characters)",
+                             validators=[DataRequired("Please choose a password."), StrongPassword()])
+    confirm = PasswordField("Repeat the new password", validators=[EqualTo("password", "The two passwords are not the same.")])
+
+
+class ChangeEmailForm(FlaskForm):
+    email = EmailField("New email address", validators=[DataRequired("Please enter the new email address."),
+                                                        Length(max=254)])

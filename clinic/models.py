@@ -99,6 +99,7 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship()
 
@@ -116,13 +117,31 @@ class PasswordReset(db.Model):
     user: Mapped[User] = relationship()
 
 
+class EmailChange(db.Model):
+    """A requested new sign-in address, applied only when its single-use link (sent to it) is opened."""
+
+    __tablename__ = "email_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    new_email: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()
+
+
 class Patient(db.Model):
     __tablename__ = "patients"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    # Not unique: a guest booking made with someone's address is a record of its own until the address's owner
+    # confirms it (booking.claims), so a stranger's booking never lands on, or reveals, another patient's record.
+    email: Mapped[str] = mapped_column(String(254), index=True)
     phone: Mapped[str | None] = mapped_column(String(40))
     date_of_birth: Mapped[date | None]
     address: Mapped[str | None] = mapped_column(Text)
@@ -157,6 +176,7 @@ class ClinicSettings(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True, default=1)
     name: Mapped[str] = mapped_column(String(200))
+    legal_name: Mapped[str] = mapped_column(String(200), default="")  # as registered with the IRS: superbills
     address: Mapped[str] = mapped_column(Text, default="")
     phone: Mapped[str] = mapped_column(String(40), default="")
     email: Mapped[str] = mapped_column(String(254), default="")
@@ -172,6 +192,8 @@ class ClinicSettings(db.Model):
     no_driving_hours: Mapped[int] = mapped_column(default=24)
     full_refund_hours: Mapped[int] = mapped_column(default=48)
     late_cancel_keep_percent: Mapped[int] = mapped_column(default=50)
+    package_sessions: Mapped[int] = mapped_column(default=6)  # the prepaid induction package (billing)
+    package_price_cents: Mapped[int] = mapped_column(default=250000)
 
 
 class OpeningHours(db.Model):

@@ -37,6 +37,12 @@ _SPEC: dict = {
 }
 
 
+def nullable(schema: dict) -> dict:
+    """`schema` or null. OpenAPI 3.0 honours `nullable` only beside a `type`, never on a `$ref` or an `allOf`,
+    so the schema is written out in place."""
+    return {**deepcopy(schema), "nullable": True}
+
+
 def add_paths(paths: dict) -> None:
     for path, operations in paths.items():
         _SPEC["paths"].setdefault(path, {}).update(operations)
@@ -46,5 +52,26 @@ def add_schemas(schemas: dict) -> None:
     _SPEC["components"]["schemas"].update(schemas)
 
 
+# Answers that the app's common machinery can give to any operation, whatever the operation itself does:
+# a bad or expired bearer token is 401 on every path (public ones too), an id no row can have is 404, and a
+# body that is not readable JSON, or a browser session's request without its CSRF token, is 400, and one
+# larger than MAX_CONTENT_LENGTH is 413.
+_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def _common_statuses(path: str, method: str, operation: dict) -> tuple[int, ...]:
+    statuses = [401]
+    if "{" in path:
+        statuses.append(404)
+    if method != "get":
+        statuses += [400, 413]
+    return tuple(s for s in statuses if str(s) not in operation["responses"])
+
+
 def document() -> dict:
-    return deepcopy(_SPEC)
+    spec = deepcopy(_SPEC)
+    for path, operations in spec["paths"].items():
+        for method in _METHODS:
+            if method in operations:
+                operations[method]["responses"].update(error_responses(*_common_statuses(path, method, operations[method])))
+    return spec

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app, request, session
+from flask import current_app, g, request, session
 from sqlalchemy import select, update
 
 from clinic.database import utcnow
+from clinic.errors import NotFound
 from clinic.extensions import db
-from clinic.models import User, UserSession
+from clinic.models import ApiToken, EmailChange, User, UserSession
 from clinic.tokens import new_token, token_hash
 
-_TOUCH_EVERY_SECONDS = 60
+TOUCH_EVERY_SECONDS = 60
 
 
 def start(user: User, *, second_factor_done: bool) -> UserSession:
@@ -37,9 +38,25 @@ def current() -> UserSession | None:
     if row is None or not _alive(row, now):
         session.clear()
         return None
-    if (now - row.last_seen_at).total_seconds() > _TOUCH_EVERY_SECONDS:
-        row.last_seen_at = now
+    if (now - row.last_seen_at).total_seconds() > TOUCH_EVERY_SECONDS:
+        touch_later(UserSession, row.id, last_seen_at=now)
     return row
+
+
+def touch_later(model, row_id: int, **values) -> None:
+    """Note that a login or token was used; saved after the response (`save_touches`), even on a read-only page."""
+    g.setdefault("_touches", {})[model, row_id] = values
+
+
+def save_touches(response):
+    """After a request: a view commits what it means to keep, so anything left uncommitted is dropped first."""
+    touches = g.pop("_touches", None)
+    if touches and response.status_code < 500:
+        db.session.rollback()
+        for (model, row_id), values in touches.items():
+            db.session.execute(update(model).where(model.id == row_id).values(**values))
+        db.session.commit()
+    return response
 
 
 def _alive(row: UserSession, now: datetime) -> bool:
@@ -59,6 +76,42 @@ def end_current() -> None:
 
 
 def end_all(user: User) -> None:
-    """End every login of `user` (password changed, account disabled)."""
+    """End every login and revoke every API token of `user` (password changed or reset, account disabled), and
+    void the email changes still waiting for confirmation (one asked from a stolen login would take the account).
+
+    For good: re-enabling the account or finding the old password again does not revive them."""
+    now = utcnow()
+    db.session.execute(update(EmailChange).where(EmailChange.user_id == user.id, EmailChange.used_at.is_(None))
+                       .values(used_at=now))
     db.session.execute(update(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
-                       .values(ended_at=utcnow()))
+                       .values(ended_at=now))
+    db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                       .values(revoked_at=now))
+
+
+def active_logins(user: User) -> list[UserSession]:
+    rows = db.session.scalars(select(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+                              .order_by(UserSession.created_at.desc()))
+    now = utcnow()
+    return [row for row in rows if _alive(row, now)]
+
+
+def active_tokens(user: User) -> list[ApiToken]:
+    return list(db.session.scalars(select(ApiToken).where(
+        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > utcnow())
+        .order_by(ApiToken.created_at.desc())))
+
+
+def end_login(user: User, session_id: int) -> None:
+    """End one of `user`'s own logins (another person's is not found)."""
+    row = db.session.get(UserSession, session_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound("We could not find that sign-in.")
+    row.ended_at = row.ended_at or utcnow()
+
+
+def revoke_token(user: User, token_id: int) -> None:
+    row = db.session.get(ApiToken, token_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound("We could not find that token.")
+    row.revoked_at = row.revoked_at or utcnow()

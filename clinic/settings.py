@@ -1,7 +1,7 @@
 """The clinic's details and policies, stored in the database and edited by an administrator."""
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import g
@@ -28,6 +28,12 @@ def clinic_zone() -> ZoneInfo:
 
 def weekly_hours() -> dict[int, list[tuple[time, time]]]:
     hours: dict[int, list[tuple[time, time]]] = {}
-    for row in db.session.scalars(select(OpeningHours).order_by(OpeningHours.weekday, OpeningHours.opens)):
-        hours.setdefault(row.weekday, []).append((row.opens, row.closes))
+    for weekday, opens, closes in db.session.execute(select(
+            OpeningHours.weekday, OpeningHours.opens, OpeningHours.closes).order_by(OpeningHours.weekday, OpeningHours.opens)):
+        hours.setdefault(weekday, []).append((opens, closes))
     return hours
+
+
+def local_iso(instant: datetime | None) -> str | None:
+    """An instant as ISO 8601 in the clinic's zone, with its offset (how every API answer writes times)."""
+    return instant.astimezone(clinic_zone()).isoformat() if instant is not None else None

@@ -6,13 +6,18 @@ import os
 import re
 import shutil
 import socket
+import subprocess
+import sys
+import time as time_module
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import requests
 from sqlalchemy import create_engine, text
 
+from booking.holidays import federal_holidays_between
 from clinic import create_app
 from clinic.extensions import db
 
@@ -122,9 +127,13 @@ def demo(app):
 # --- helpers ------------------------------------------------------------------------------------------------------
 
 def next_weekday(weekday: int, weeks_ahead: int = 1) -> date:
-    """A date at least a few days ahead, on the given weekday (0 = Monday)."""
+    """A date at least a few days ahead, on the given weekday (0 = Monday), never a federal holiday (the demo
+    clinic is closed on those)."""
     today = date.today()
-    return today + timedelta(days=(weekday - today.weekday()) % 7 + 7 * weeks_ahead)
+    day = today + timedelta(days=(weekday - today.weekday()) % 7 + 7 * weeks_ahead)
+    while any(day == holiday for holiday, _name in federal_holidays_between(day, day)):
+        day += timedelta(days=7)
+    return day
 
 
 def at(day: date, hour: int, minute: int = 0, zone: ZoneInfo = NEW_YORK) -> str:
@@ -159,3 +168,51 @@ def clear_patient(client, patient_id: int, protocols=("iv-induction", "iv-mainte
     body = {"protocols": list(protocols), "diagnosis_codes": ["F43.12"], "notes": "cleared after evaluation", **extra}
     response = client.post(f"/api/v1/patients/{patient_id}/clearance", json=body, headers=headers)
     assert response.status_code == 201, response.json
+
+
+# --- Stripe: a real localstripe ----------------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+STRIPE_SECRET_KEY = "sk_test_localstripe"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def localstripe_url():
+    """localstripe on a free loopback port, started once: `python -m billing.localstripe_server`."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "billing.localstripe_server", "--port", str(port)], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(base, process)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _wait_for(base: str, process: subprocess.Popen, seconds: float = 20) -> None:
+    deadline = time_module.monotonic() + seconds
+    while time_module.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"localstripe exited with {process.returncode}")
+        try:
+            if requests.get(f"{base}/js.stripe.com/v3/", timeout=1).ok:
+                return
+        except requests.ConnectionError:
+            time_module.sleep(0.1)
+    pytest.fail("localstripe did not start")
+
+
+@pytest.fixture
+def stripe_app(demo, localstripe_url):
+    """The demo clinic talking to localstripe, emptied first (each test's database numbers payments from 1)."""
+    requests.delete(f"{localstripe_url}/_config/data", timeout=5).raise_for_status()
+    demo.config.update(STRIPE_API_BASE=localstripe_url, STRIPE_SECRET_KEY=STRIPE_SECRET_KEY)
+    return demo

@@ -11,11 +11,11 @@
 
   var MESSAGE_KEY = "clinic.account.message";
 
-  /* Integer cents to "$1,234.50"; never through floating point. */
+  /* Integer cents to "$1,234.50" (as clinic.formatting.money); never through floating point. */
   function money(cents, currency) {
     var whole = Math.floor(Math.abs(cents) / 100).toLocaleString("en-US");
     var part = Math.abs(cents) % 100;
-    var amount = whole + (part ? "." + String(part).padStart(2, "0") : "");
+    var amount = whole + "." + String(part).padStart(2, "0");
     var sign = cents < 0 ? "-" : "";
     return (currency || "usd").toLowerCase() === "usd" ? sign + "$" + amount : sign + amount + " " + currency.toUpperCase();
   }
@@ -42,6 +42,7 @@
   }
 
   function cancel(button) {
+    if (button.disabled) return;
     button.disabled = true;
     fetch(button.dataset.cancelUrl, {
       method: "POST",
@@ -66,10 +67,13 @@
     });
   }
 
+  /* Cancelling works as a plain form without JavaScript; with it, the page says what was refunded. */
   document.querySelectorAll("[data-cancel]").forEach(function (details) {
-    details.hidden = false;
     var button = details.querySelector("[data-cancel-url]");
-    button.addEventListener("click", function () { cancel(button); });
+    button.closest("form").addEventListener("submit", function (event) {
+      event.preventDefault();
+      cancel(button);
+    });
   });
 
   // ---- Payments and receipts ------------------------------------------------------------------------
@@ -88,14 +92,29 @@
     var body = table.appendChild(el("tbody"));
     rows.forEach(function (payment) {
       var row = body.appendChild(el("tr"));
-      row.appendChild(el("th", { scope: "row" }, String(payment.created_at || "").slice(0, 10)));
+      row.appendChild(el("th", { scope: "row" }, ui.instantDate(payment.created_at)));
       row.appendChild(el("td", { class: "num" }, money(payment.amount_cents || 0, payment.currency)));
       row.appendChild(el("td", { class: "num" }, payment.refunded_cents ? money(payment.refunded_cents, payment.currency) : "–"));
       row.appendChild(el("td", {}, STATUS[payment.status] || payment.status));
       var cell = row.appendChild(el("td"));
-      if (payment.receipt_url) cell.appendChild(el("a", { href: payment.receipt_url }, "Receipt (PDF)"));
+      // Only money taken has a receipt: a failed or unsettled attempt answers 404.
+      if (payment.receipt_url && payment.status === "succeeded") {
+        cell.appendChild(el("a", { href: payment.receipt_url }, "Receipt (PDF)"));
+      }
+      (payment.refunds || []).forEach(function (refund) { body.appendChild(refundRow(refund, payment.currency)); });
     });
     return wrap;
+  }
+
+  function refundRow(refund, currency) {
+    var row = el("tr");
+    row.appendChild(el("th", { scope: "row" }, ui.instantDate(refund.created_at)));
+    row.appendChild(el("td", { class: "num" }, "–"));
+    row.appendChild(el("td", { class: "num" }, money(refund.amount_cents || 0, currency)));
+    row.appendChild(el("td", {}, refund.status === "succeeded" ? "Refund" : "Refund pending"));
+    var cell = row.appendChild(el("td"));
+    if (refund.receipt_url) cell.appendChild(el("a", { href: refund.receipt_url }, "Refund receipt (PDF)"));
+    return row;
   }
 
   if (payments) {

@@ -4,7 +4,7 @@
  *
  * Times are the clinic's wall-clock times: the API gives each start as ISO 8601 with the clinic's
  * offset, and the date and "HH:MM" are read from that string itself. Converting with Date() would
- * show the browser's zone, which is wrong for a patient travelling or booking for another city.
+ * show the browser's zone, which is wrong for a patient traveling or booking for another city.
  */
 (function () {
   "use strict";
@@ -20,7 +20,7 @@
     press = ui.press,
     arrowKeys = ui.arrowKeys;
 
-  var PATIENT_FIELDS = { name: "patient-name", email: "patient-email", phone: "patient-phone" };
+  var TAKEN = "That time was just taken. Please choose another.";
 
   function partOfDay(clock) {
     if (clock.hour < 12) return "Morning";
@@ -39,9 +39,13 @@
     this.byDay = new Map();
     this.day = null;
     this.listeners = [];
+    this.takenListeners = [];
+    this.ids = "slot-" + (root.dataset.target || "start");  // several pickers on one page keep their own ids
   }
 
   SlotPicker.prototype.onChange = function (listener) { this.listeners.push(listener); };
+  /* Called when the time that was chosen is no longer free after the times are fetched again. */
+  SlotPicker.prototype.onTaken = function (listener) { this.takenListeners.push(listener); };
 
   /* Today in the clinic's zone (the browser may be elsewhere); the page's own date if Intl can't say. */
   SlotPicker.prototype.firstDay = function () {
@@ -62,9 +66,12 @@
     return this.root.dataset.url + "?" + query.toString();
   };
 
-  /* Fetch the free times; `note` (optional) is said first, e.g. why the times were refreshed. */
-  SlotPicker.prototype.load = function (note) {
+  /* Fetch the free times; `note` (optional) is said first, e.g. why the times were refreshed. The time
+     already chosen stays chosen if it is still free (unless `dropChoice`); if it is gone, the picker says so
+     instead of clearing it silently. */
+  SlotPicker.prototype.load = function (note, dropChoice) {
     var picker = this;
+    var chosen = dropChoice ? "" : picker.input.value;
     picker.setStatus((note ? note + " " : "") + "Loading free times…");
     picker.select(null);
     return fetch(picker.url(), { headers: { Accept: "application/json" }, credentials: "same-origin" })
@@ -74,7 +81,7 @@
           return body;
         });
       })
-      .then(function (body) { picker.show(body.slots || [], note); })
+      .then(function (body) { picker.show(body.slots || [], note, chosen); })
       .catch(function () { picker.failed(); });
   };
 
@@ -92,35 +99,41 @@
     picker.status.appendChild(retry);
   };
 
-  SlotPicker.prototype.show = function (slots, note) {
+  SlotPicker.prototype.show = function (slots, note, chosen) {
     var previousDay = this.day;
     this.byDay = new Map();
+    var stillFree = false;
     slots.forEach(function (slot) {
+      if (slot.start === chosen && slot.available > 0) stillFree = true;
       var clock = wallClock(slot.start);
       if (!clock || slot.available < 1) return;
       if (!this.byDay.has(clock.date)) this.byDay.set(clock.date, []);
       this.byDay.get(clock.date).push({ start: slot.start, clock: clock });
     }, this);
+    if (chosen && !stillFree) {
+      note = (note ? note + " " : "") + TAKEN;
+      this.takenListeners.forEach(function (listener) { listener(chosen); });
+    }
     this.renderDays();
     if (this.byDay.size === 0) {
       var phone = this.root.dataset.phone;
       this.setStatus((note ? note + " " : "") + "There are no free times in the next two weeks." +
-        (phone ? " Please call us on " + phone + " and we will find a time with you." : ""));
+        (phone ? " Please call us at " + phone + " and we will find a time with you." : ""));
       return;
     }
     var days = this.byDay.size === 1 ? "1 day" : this.byDay.size + " days";
     this.setStatus((note ? note + " " : "") + "Free times on " + days + ". Choose a day, then a time.");
-    this.showDay(this.byDay.has(previousDay) ? previousDay : this.byDay.keys().next().value, false);
+    var keep = stillFree ? wallClock(chosen).date : null;
+    this.showDay(keep || (this.byDay.has(previousDay) ? previousDay : this.byDay.keys().next().value), false);
+    if (keep) this.select(this.timesBox.querySelector('button[data-start="' + chosen + '"]'));
   };
 
   SlotPicker.prototype.renderDays = function () {
     var picker = this;
-    var heading = el("h3", { class: "slot-day-title", id: "slot-days-title" }, "Day");
-    var list = el("ul", { class: "slot-list", "aria-labelledby": "slot-days-title" });
+    var heading = el("h3", { class: "slot-day-title", id: picker.ids + "-days-title" }, "Day");
+    var list = el("ul", { class: "slot-list", "aria-labelledby": picker.ids + "-days-title" });
     picker.byDay.forEach(function (times, day) {
-      var button = el("button", { type: "button", class: "slot", "aria-pressed": "false", "data-day": day },
-        ui.shortDayLabel(day));
-      button.setAttribute("aria-label", dayLabel(day) + ", " + times.length + (times.length === 1 ? " time" : " times"));
+      var button = ui.dayButton(day, times.length);
       button.addEventListener("click", function () { picker.showDay(day, true); });
       list.appendChild(el("li")).appendChild(button);
     });
@@ -137,7 +150,8 @@
     press(dayButtons, dayButtons.filter(function (b) { return b.dataset.day === day; })[0]);
     picker.select(null);
     var box = document.createDocumentFragment();
-    box.appendChild(el("h3", { class: "slot-day-title", id: "slot-times-title" }, "Times on " + dayLabel(day)));
+    var title = picker.ids + "-times-title";
+    box.appendChild(el("h3", { class: "slot-day-title", id: title }, "Times on " + dayLabel(day)));
     var groups = new Map();
     picker.byDay.get(day).forEach(function (slot) {
       var part = partOfDay(slot.clock);
@@ -145,9 +159,9 @@
       groups.get(part).push(slot);
     });
     groups.forEach(function (slots, part) {
-      var id = "slot-times-" + part.toLowerCase();
+      var id = picker.ids + "-times-" + part.toLowerCase();
       box.appendChild(el("p", { class: "muted small slot-part", id: id }, part));
-      var list = el("ul", { class: "slot-list", "aria-labelledby": "slot-times-title " + id });
+      var list = el("ul", { class: "slot-list", "aria-labelledby": title + " " + id });
       slots.forEach(function (slot) {
         var button = el("button", { type: "button", class: "slot", "aria-pressed": "false", "data-start": slot.start },
           timeLabel(slot.clock));
@@ -243,11 +257,37 @@
 
   // ---- Booking a consultation -----------------------------------------------------------------------
 
+  var EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+  /* Every problem the browser can see, by field, with the API's own sentences; {} when none. */
+  function problems(body) {
+    var found = {};
+    if (!body.start) found.start = "Please choose a day and time.";
+    if (body.driver) {
+      if (!body.driver.name) found.name = "Please give the driver's name.";
+      if (!body.driver.phone) found.phone = "Please give the driver's phone number.";
+      if (!body.driver.relationship) found.relationship = "Please say how the driver is related to the patient.";
+    }
+    if (!body.patient) return found;
+    if (!body.patient.name.trim()) found.name = "Please enter your name.";
+    if (!body.patient.email.trim()) found.email = "Please enter your email address.";
+    else if (!EMAIL.test(body.patient.email.trim())) found.email = "Please enter a valid email address, like name@example.com.";
+    var digits = body.patient.phone.replace(/\D/g, "").length;
+    if (!body.patient.phone.trim()) found.phone = "Please enter your phone number.";
+    else if (digits < 7) found.phone = "Please enter a valid phone number, with at least 7 digits.";
+    return found;
+  }
+
   function bookingBody(form) {
     var data = new FormData(form);
     var body = { service: form.dataset.service, start: data.get("start"), mode: data.get("mode") || "phone" };
     if (form.querySelector("#patient-name")) {
       body.patient = { name: data.get("name") || "", email: data.get("email") || "", phone: data.get("phone") || "" };
+    }
+    if (form.dataset.patientId) body.patient_id = Number(form.dataset.patientId);  // staff booking for a caller
+    if (form.querySelector('[name="driver_name"]')) {
+      body.driver = { name: (data.get("driver_name") || "").trim(), phone: (data.get("driver_phone") || "").trim(),
+        relationship: (data.get("driver_relationship") || "").trim() };
     }
     return body;
   }
@@ -263,6 +303,10 @@
       var stale = wrapper && wrapper.querySelector(".field-error[data-from-api]");
       if (stale) { stale.remove(); wrapper.classList.remove("field-invalid"); }
     });
+    picker.onTaken(function () {
+      errors.clear();
+      errors.show(TAKEN, { start: TAKEN });
+    });
 
     function done() { submit.disabled = false; submit.textContent = label; }
 
@@ -270,8 +314,10 @@
       event.preventDefault();
       errors.clear();
       var body = bookingBody(form);
-      if (!body.start) {
-        errors.show("Please choose a day and time.", { start: "Please choose a day and time." });
+      var found = problems(body);
+      var names = Object.keys(found);
+      if (names.length) {
+        errors.show(found[names[0]], found);
         return;
       }
       submit.disabled = true;
@@ -284,11 +330,18 @@
       }).then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (payload) {
           if (response.status === 201 && payload.appointment) {
-            window.location.assign(sameSitePath(payload.appointment.manage_url));
+            // Staff go back to the day they booked; a patient goes to the booking's own page.
+            var next = form.dataset.next ? form.dataset.next + "?day=" + payload.appointment.start.slice(0, 10) : null;
+            window.location.assign(next || sameSitePath(payload.appointment.manage_url));
             return;
           }
           var error = payload.error || { message: "Something went wrong on our side. Please try again.", fields: {} };
           done();
+          if (response.status === 409 && error.code === "slot_taken") {
+            picker.load(TAKEN, true);  // the rest of the form stays as it was
+            errors.show(TAKEN, { start: TAKEN });
+            return;
+          }
           if (response.status === 409) {
             picker.load("We have refreshed the free times.");
             errors.show(error.message, {});
@@ -327,5 +380,9 @@
     } else {
       picker.load();
     }
+    // Coming back to the page after a while: fetch the times again (the chosen one is kept if still free).
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible" && picker.byDay.size) picker.load();
+    });
   });
 })();

@@ -4,14 +4,20 @@
  *
  * Times are the clinic's wall-clock times: the API gives each start as ISO 8601 with the clinic's
  * offset, and the date and "HH:MM" are read from that string itself. Converting with Date() would
- * show the browser's zone, which is wrong for a patient travelling or booking for another city.
+ * show the browser's zone, which is wrong for a patient traveling or booking for another city.
  */
 (function () {
   "use strict";
 
-  var WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
-  var MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December"];
+  /* The US forms of clinic.formatting (long_date, short_date): a calendar date is a UTC midnight, so it is
+   * read in UTC; an instant would be read in the clinic's zone (data-timezone). */
+  function dateFormat(options) {
+    return new Intl.DateTimeFormat("en-US", Object.assign({ timeZone: "UTC" }, options));
+  }
+  var LONG_DATE = dateFormat({ weekday: "long", month: "long", day: "numeric", year: "numeric" });
+  var SHORT_DATE = dateFormat({ month: "short", day: "numeric" });
+  var SHORT_WEEKDAY = dateFormat({ weekday: "short" });
+  var MEDIUM_DATE = dateFormat({ month: "short", day: "numeric", year: "numeric" });
 
   function csrfToken() {
     var meta = document.querySelector('meta[name="csrf-token"]');
@@ -48,15 +54,30 @@
     return date.toISOString().slice(0, 10);
   }
 
+  /* "Wednesday, March 17, 2027" */
   function dayLabel(isoDate) {
-    var date = calendarDate(isoDate);
-    return WEEKDAYS[date.getUTCDay()] + " " + date.getUTCDate() + " " + MONTHS[date.getUTCMonth()];
+    return LONG_DATE.format(calendarDate(isoDate));
   }
 
-  /* "Tue 1 Dec": the label on a day button (its aria-label carries dayLabel). */
+  /* "Wed, Mar 17": the label on a day button (its aria-label carries dayLabel). */
   function shortDayLabel(isoDate) {
     var date = calendarDate(isoDate);
-    return WEEKDAYS[date.getUTCDay()].slice(0, 3) + " " + date.getUTCDate() + " " + MONTHS[date.getUTCMonth()].slice(0, 3);
+    return SHORT_WEEKDAY.format(date) + ", " + SHORT_DATE.format(date);
+  }
+
+  /* "Mar 17, 2027": an instant from the API (written with the clinic's offset) on the clinic's calendar. */
+  function instantDate(iso) {
+    var clock = wallClock(iso);
+    return clock ? MEDIUM_DATE.format(calendarDate(clock.date)) : "";
+  }
+
+  /* A day's button in a time picker. WCAG 2.5.3 (label in name): its accessible name starts with the words
+     shown on it, so a voice-control user who says what they see reaches it; the number of free times follows. */
+  function dayButton(isoDate, count) {
+    var button = el("button", { type: "button", class: "slot", "aria-pressed": "false", "data-day": isoDate },
+      shortDayLabel(isoDate));
+    button.setAttribute("aria-label", button.textContent + ", " + count + (count === 1 ? " free time" : " free times"));
+    return button;
   }
 
   /* Follow only a link on this site, whatever host the API wrote into it. */
@@ -85,6 +106,6 @@
 
   window.ClinicUI = {
     csrfToken: csrfToken, el: el, wallClock: wallClock, timeLabel: timeLabel, calendarDate: calendarDate,
-    addDays: addDays, dayLabel: dayLabel, shortDayLabel: shortDayLabel, sameSitePath: sameSitePath, press: press, arrowKeys: arrowKeys,
+    addDays: addDays, dayLabel: dayLabel, shortDayLabel: shortDayLabel, instantDate: instantDate, dayButton: dayButton, sameSitePath: sameSitePath, press: press, arrowKeys: arrowKeys,
   };
 })();

@@ -2,7 +2,8 @@
  * The treatment booking page (/account/treatments):
  *  - [data-treatment-form]: one treatment. A time picker fed by GET /api/v1/availability (the signed-in
  *    patient's availability already leaves out days that break their protocol), the designated driver,
- *    then POST /api/v1/appointments {service, start, driver}; on 201 go to the appointment's manage page.
+ *    then POST /api/v1/appointments {service, start, driver}; on 201 go to the pay step (a held treatment)
+ *    or the appointment's manage page.
  *  - [data-series-form]: a whole induction series, POST /api/v1/series; on 201 list the held sessions.
  * The browser session authenticates the API; writes send the X-CSRFToken header from <meta name="csrf-token">.
  * Times are the clinic's wall-clock times, read from the ISO strings themselves (never Date() in the browser's zone).
@@ -103,7 +104,7 @@
     if (picker.byDay.size === 0) {
       var phone = picker.root.dataset.phone;
       picker.status.textContent = (note ? note + " " : "") + "There are no times in the next four weeks that " +
-        "keep your treatment plan." + (phone ? " Please call us on " + phone + " and we will find a time with you." : "");
+        "keep your treatment plan." + (phone ? " Please call us at " + phone + " and we will find a time with you." : "");
       return;
     }
     var count = picker.byDay.size === 1 ? "1 day" : picker.byDay.size + " days";
@@ -111,9 +112,7 @@
     var heading = el("h4", { class: "slot-day-title", id: "treatment-days-title" }, "Day");
     var list = el("ul", { class: "slot-list", "aria-labelledby": "treatment-days-title" });
     picker.byDay.forEach(function (times, day) {
-      var button = el("button", { type: "button", class: "slot", "aria-pressed": "false", "data-day": day },
-        ui.shortDayLabel(day));
-      button.setAttribute("aria-label", dayLabel(day) + ", " + times.length + (times.length === 1 ? " time" : " times"));
+      var button = ui.dayButton(day, times.length);
       button.addEventListener("click", function () { picker.showDay(day, true); });
       list.appendChild(el("li")).appendChild(button);
     });
@@ -262,7 +261,9 @@
       submit.textContent = "Holding…";
       postJson(form.dataset.url, body).then(function (result) {
         if (result.status === 201 && result.payload.appointment) {
-          window.location.assign(sameSitePath(result.payload.appointment.manage_url));
+          var booked = result.payload.appointment;
+          window.location.assign(booked.status === "pending_payment" ? "/account/pay/appointments/" + booked.id
+            : sameSitePath(booked.manage_url));
           return;
         }
         var error = failure(result);
@@ -316,6 +317,8 @@
             item.appendChild(el("a", { href: sameSitePath(appointment.manage_url) }, sessionLabel(appointment.start)));
             list.appendChild(item);
           });
+          var pay = result.querySelector("[data-series-pay]");
+          if (pay) pay.setAttribute("href", "/account/pay/series/" + response.payload.appointments[0].series_id);
           form.hidden = true;
           result.hidden = false;
           result.focus();

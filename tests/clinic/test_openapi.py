@@ -14,3 +14,20 @@ def test_openapi_lists_every_api_route(app, client):
                       rule.rule[len("/api/v1"):])
         served |= {(path, m.lower()) for m in rule.methods - {"HEAD", "OPTIONS"}}
     assert served - documented == set()
+
+
+def test_the_document_is_valid_openapi_3(client):
+    from openapi_spec_validator import OpenAPIV30SpecValidator
+    errors = [f"{list(e.path)}: {e.message}" for e in OpenAPIV30SpecValidator(client.get("/api/v1/openapi.json").json).iter_errors()]
+    assert errors == []
+
+
+def test_every_operation_lists_the_answers_common_to_all(client):
+    """A bad token is 401 anywhere, an impossible id 404, an unreadable body or missing CSRF token 400, a body
+    over the size limit 413."""
+    for path, operations in client.get("/api/v1/openapi.json").json["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            expected = {"401"} | ({"404"} if "{" in path else set()) | ({"400", "413"} if method != "get" else set())
+            assert expected <= set(operation["responses"]), (method, path)

@@ -15,13 +15,9 @@ from booking.models import Appointment
 from clinic import mail
 from clinic.extensions import db
 from clinic.models import OutboxMessage
-from tests.conftest import at, guest_booking, next_weekday
+from tests.conftest import at, guest_booking, next_weekday, free_port
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Sink:

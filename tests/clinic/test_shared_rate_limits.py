@@ -1,0 +1,63 @@
+"""Rate limits that hold with several server processes: the counters live in Redis (RATELIMIT_STORAGE_URI), so
+thirty wrong passwords spread over four gunicorn workers are counted together.
+
+With `memory://` each worker counts on its own: the 10-per-account limit would only bite once one worker alone
+had seen ten failures, so the strict "first ten 401, then 429" below does not hold there (thirty attempts over
+four workers give each about eight). Each run uses its own key prefix so parallel runs sharing one Redis do not
+collide. Skipped only when Redis cannot be reached.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+import redis
+import requests
+
+from tests.conftest import csrf_from
+from tests.gunicorn_server import gunicorn
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def redis_storage():
+    """The Redis URL and a key prefix of this run only; its keys are deleted afterwards."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        pytest.skip(f"Redis is not reachable at {REDIS_URL} ({error}): start it with `redis-server --daemonize yes`")
+    prefix = f"clinic-test-{uuid.uuid4().hex}"
+    yield REDIS_URL, prefix
+    for key in client.scan_iter(f"*{prefix}*"):
+        client.delete(key)
+    client.close()
+
+
+@pytest.fixture
+def limited_server(demo, database_url, tmp_path, redis_storage):
+    url, prefix = redis_storage
+    with gunicorn(demo, database_url, tmp_path, workers=4, threads=2, RATELIMIT_ENABLED="1",
+                  RATELIMIT_STORAGE_URI=url, RATELIMIT_KEY_PREFIX=prefix) as base:
+        yield base
+
+
+def test_wrong_api_passwords_over_four_workers_end_in_429(limited_server):
+    # A fresh connection each time, so the kernel hands the attempts to whichever worker is free.
+    statuses = [requests.post(f"{limited_server}/api/v1/tokens", timeout=30,
+                              json={"email": "patient@clinic.test", "password": f"wrong-{n}"}).status_code
+                for n in range(30)]
+    assert statuses == [401] * 10 + [429] * 20, statuses
+
+
+def test_wrong_login_form_passwords_over_four_workers_end_in_429(limited_server):
+    statuses = []
+    for n in range(30):
+        browser = requests.Session()  # a new browser (and connection) each time: no shared keep-alive worker
+        page = browser.get(f"{limited_server}/login", timeout=30)
+        statuses.append(browser.post(f"{limited_server}/login", timeout=30, data={
+            "email": "admin@clinic.test", "password": f"wrong-{n}", "csrf_token": csrf_from(page.text)}).status_code)
+        browser.close()
+    assert statuses == [200] * 10 + [429] * 20, statuses
