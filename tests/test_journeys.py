@@ -1,0 +1,411 @@
+"""Whole journeys in real Chromium, as the clinic's users make them: the app served by gunicorn, paying through the
+local Stripe emulator (webhook registered, as `make run` does) and mailing through the loopback SMTP sink with the
+outbox sender loop. Every page a journey visits is checked with axe-core (no serious or critical violations) and
+photographed at 1280 and 390 pixels wide under test-results/journeys/<journey>/.
+
+axe-core is installed, pinned, by `make test` (`make axe`); without it these tests are skipped, not passed.
+The test process never keeps a database session open while the servers work (SQLite's write lock).
+"""
+from __future__ import annotations
+
+import email
+import os
+import re
+import shutil
+import subprocess
+import sys
+from email import policy
+from pathlib import Path
+from urllib.parse import urljoin
+
+import pytest
+import requests
+from playwright.sync_api import sync_playwright
+
+from clinic import create_app
+from clinic.extensions import db
+from tests.billing.conftest import GOOD, THREE_D_SECURE, card, intents_for
+from tests.billing.test_pay_page import type_card
+from tests.billing.test_refunds import move_start_to, refunds_at_stripe
+from tests.booking.test_browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, fill_driver
+from tests.clinical.test_clinical import answers
+from tests.gunicorn_server import _wait_until_serving
+from tests.clinic.test_dev_mail import _stop, _wait_for_port
+from tests.conftest import (BACKEND, DEMO_PASSWORD, DRIVER, PG_URL, STRIPE_SECRET_KEY, _truncate_all, at, free_port,
+                            next_weekday)
+
+ROOT = Path(__file__).resolve().parents[1]
+AXE = ROOT / ".axe" / "node_modules" / "axe-core" / "axe.min.js"
+RESULTS = ROOT / "test-results" / "journeys"
+STRONG = "lantern orchard velvet 93"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}"),
+    pytest.mark.skipif(not AXE.exists(), reason="axe-core is not installed: `make axe`"),
+]
+
+
+# --- the clinic as deployed: gunicorn, the Stripe emulator, the SMTP sink and the sender loop ----------------------
+
+def _start(command: list[str], env: dict, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+
+
+@pytest.fixture(scope="module")
+def journey_app(database_template, tmp_path_factory):
+    """One demo clinic for the whole module (seeding and starting the servers once keeps it near two minutes):
+    each journey uses its own people, days and emails. Emptied afterwards, as `database_url` empties its own."""
+    if BACKEND == "postgresql":
+        url = PG_URL
+    else:
+        path = tmp_path_factory.mktemp("journeys") / "clinic.db"
+        shutil.copy(database_template, path)
+        url = f"sqlite:///{path}"
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test-secret",
+                      "RATELIMIT_ENABLED": False, "SMTP_HOST": None, "PASSWORD_HASH_FAST": True})
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():  # the seeding session must let go of the database before the servers use it
+        db.session.remove()
+        db.engine.dispose()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if BACKEND == "postgresql":
+        _truncate_all(url)
+
+
+@pytest.fixture(scope="module")
+def clinic(journey_app, localstripe_url, tmp_path_factory):
+    """Yields (base URL, mail folder). gunicorn with 2 workers; every process gets `make run`'s settings."""
+    database_url, tmp_path = journey_app.config["SQLALCHEMY_DATABASE_URI"], tmp_path_factory.mktemp("servers")
+    requests.delete(f"{localstripe_url}/_config/data", timeout=5).raise_for_status()
+    port, mail_port, folder = free_port(), free_port(), tmp_path / "mail"
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "FLASK_APP": "wsgi", "DATABASE_URL": database_url, "SECRET_KEY": "journeys",
+           "CLINIC_ENV": "development", "RATELIMIT_ENABLED": "0", "PUBLIC_URL": base, "PYTHONUNBUFFERED": "1",
+           "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mail_port), "DEV_MAIL_DIR": str(folder),
+           "STRIPE_API_BASE": localstripe_url, "STRIPE_SECRET_KEY": STRIPE_SECRET_KEY}
+    processes = [_start([sys.executable, "-m", "clinic.dev_mail_sink", "--port", str(mail_port), "--folder",
+                         str(folder)], env, tmp_path / "sink.log")]
+    try:
+        _wait_for_port(mail_port, processes[0])
+        processes.append(_start([sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4", "--bind",
+                                 f"127.0.0.1:{port}", "--timeout", "60", "--graceful-timeout", "3", "wsgi:app"], env, tmp_path / "gunicorn.log"))
+        _wait_until_serving(base, processes[-1], tmp_path / "gunicorn.log")
+        subprocess.run([sys.executable, "-m", "billing.localstripe_server", "--port", localstripe_url.rsplit(":", 1)[1],
+                        "--register-webhook", f"{base}/webhooks/stripe"], cwd=ROOT, env=env, check=True, timeout=30)
+        processes.append(_start([str(Path(sys.executable).parent / "flask"), "outbox", "send", "--loop",
+                                 "--interval", "0.3"], env, tmp_path / "outbox.log"))
+        yield base, folder
+    finally:
+        for process in reversed(processes):
+            _stop(process)
+
+
+def wait_for_mail(folder: Path, subject: str, to: str, seconds: float = 30) -> email.message.EmailMessage:
+    import time
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for path in sorted(folder.glob("*.eml")) if folder.is_dir() else []:
+            message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+            if subject in message["Subject"] and to in message["To"]:
+                return message
+        time.sleep(0.2)
+    pytest.fail(f"no mail {subject!r} to {to} within {seconds} s")
+
+
+def link_in(message, pattern: str) -> str:
+    body = message.get_body(preferencelist=("plain", "html")).get_content()
+    match = re.search(rf"http://127\.0\.0\.1:\d+{pattern}[^\s\"'<>]*", body)
+    assert match, body
+    return match.group(0)
+
+
+# --- the browser, axe and the screenshots ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Journey:
+    """One user's browser context (CSP bypassed so axe can be injected); `check` audits and photographs a page."""
+
+    def __init__(self, browser, name: str):
+        self.folder = RESULTS / name
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.context = browser.new_context(viewport=DESKTOP, bypass_csp=True, accept_downloads=True)
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(20_000)
+
+    def check(self, label: str) -> None:
+        page = self.page
+        page.wait_for_load_state()
+        violations = audit(page)
+        for viewport in (DESKTOP, PHONE):
+            page.set_viewport_size(viewport)
+            page.screenshot(path=str(self.folder / f"{label}-{viewport['width']}.png"), full_page=True)
+        page.set_viewport_size(DESKTOP)
+        assert violations == [], f"{label} ({page.url}): {violations}"
+
+
+def audit(page) -> list[dict]:
+    """axe-core's serious and critical violations on the page as it is now."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    found = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+        .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}))""")
+    return [v for v in found if v["impact"] in ("serious", "critical")]
+
+
+@pytest.fixture
+def journeys(browser, request):
+    opened: list[Journey] = []
+
+    def open_journey(name: str) -> Journey:
+        opened.append(Journey(browser, name))
+        return opened[-1]
+    yield open_journey
+    for journey in opened:
+        journey.context.close()
+
+
+def tab_to(page, selector: str, limit: int = 60) -> None:
+    """Press Tab until the focused element matches `selector`, as a keyboard user moves through the page."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement && document.activeElement.matches(s)", selector):
+            return
+    pytest.fail(f"Tab never reached {selector}")
+
+
+def sign_in(page, base: str, email_address: str, password: str = DEMO_PASSWORD) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("Email address").fill(email_address)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+# --- the journeys ---------------------------------------------------------------------------------------------------
+
+def test_a_visitor_books_by_keyboard_follows_the_email_reschedules_and_downloads_the_ics(clinic, journeys):
+    base, mail = clinic
+    journey = journeys("consultation-by-keyboard")
+    page = journey.page
+    page.goto(f"{base}/book")
+    page.wait_for_selector("[data-slot-times] button")
+    journey.check("book")
+    tab_to(page, "[data-slot-days] button")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Space")  # focus moved to the first time of that day
+    assert page.locator("#start").input_value()
+    for field, value in (("#patient-name", "Kai Keyboard"), ("#patient-email", "kai@example.com"),
+                         ("#patient-phone", "617 555 0142")):
+        tab_to(page, field)
+        page.keyboard.type(value)
+    tab_to(page, "input[name=mode]")
+    page.keyboard.press("ArrowDown")  # Phone call -> Video call
+    assert page.locator("#mode-video").is_checked()
+    journey.check("book-filled")
+    tab_to(page, "[data-submit]")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/appointments/manage/"))
+    assert page.get_by_role("heading", level=1).inner_text() == "You're booked"
+    journey.check("booked")
+
+    message = wait_for_mail(mail, "Your appointment is confirmed", "kai@example.com")
+    assert message.get_payload()  # the .ics travels with it too; the journey downloads it from the page below
+    page.goto(link_in(message, "/appointments/manage/"))
+    assert page.get_by_role("heading", level=1).inner_text() == "You're booked"
+    journey.check("manage-from-email")
+    page.get_by_text("Choose a new time").click()
+    page.locator("[data-slot-days] button").last.click()
+    new_time = page.locator("[data-slot-times] button").last
+    new_time.click()
+    journey.check("reschedule")
+    page.get_by_role("button", name="Move my appointment to this time").click()
+    page.wait_for_load_state()
+    assert "Your appointment has moved" in page.locator(".flashes").inner_text()
+    journey.check("rescheduled")
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Add to calendar").click()
+    ics = Path(download.value.path()).read_text()
+    assert ics.startswith("BEGIN:VCALENDAR") and "BEGIN:VEVENT" in ics
+    wait_for_mail(mail, "Your appointment has moved", "kai@example.com")
+
+
+# --- a paid treatment, set up through the API (the journeys below are about what follows) -------------------------
+
+def api_headers(base: str, email_address: str, password: str = DEMO_PASSWORD) -> tuple[dict, dict]:
+    response = requests.post(f"{base}/api/v1/tokens", json={"email": email_address, "password": password}, timeout=10)
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}, response.json()["user"]
+
+
+def paid_treatment(base: str, localstripe_url: str, day) -> tuple[dict, dict]:
+    """The demo patient, cleared by the clinician, holds an IV treatment on `day` and pays with a good card."""
+    headers, user = api_headers(base, "patient@clinic.test")
+    clinician, _ = api_headers(base, "dr.rivera@clinic.test")
+    clearance = requests.post(f"{base}/api/v1/patients/{user['patient_id']}/clearance", headers=clinician, timeout=10,
+                              json={"protocols": ["iv-induction"], "diagnosis_codes": ["F43.12"], "notes": "cleared"})
+    assert clearance.status_code in (201, 409), clearance.text  # 409: cleared by an earlier journey
+    held = requests.post(f"{base}/api/v1/appointments", headers=headers, timeout=10, json={
+        "service": "iv-ketamine", "start": at(day, 9), "driver": DRIVER})
+    assert held.status_code == 201, held.text
+    appointment = held.json()["appointment"]
+    paid = requests.post(f"{base}/api/v1/appointments/{appointment['id']}/pay", headers=headers, timeout=30,
+                         json={"payment_method": card(localstripe_url, GOOD)})
+    assert paid.status_code == 200, paid.text
+    return appointment, paid.json()["payment"]
+
+
+def test_a_patient_cancels_a_paid_treatment_inside_48_hours_and_sees_half_refunded(clinic, journeys, journey_app,
+                                                                                   localstripe_url):
+    base, mail = clinic
+    appointment, payment = paid_treatment(base, localstripe_url, next_weekday(1))
+    move_start_to(journey_app, appointment["id"], 30)  # tomorrow: inside the 48 hours that earn a full refund
+    with journey_app.app_context():
+        db.engine.dispose()
+    half = payment["amount_cents"] // 2
+    journey = journeys("late-cancellation")
+    page = journey.page
+    sign_in(page, base, "patient@clinic.test")
+    page.goto(f"{base}/account")
+    journey.check("account")
+    page.get_by_text("Cancel this appointment").click()
+    assert "we keep 50%" in page.locator("[data-cancel]").inner_text()
+    journey.check("cancel-open")
+    page.get_by_role("button", name="Yes, cancel it").click()
+    notice = page.locator("[data-account-message]")
+    notice.wait_for(state="visible")
+    assert f"A refund of ${half / 100:,.2f} goes back to your card." in notice.inner_text()
+    # the payments table's Refunded column, and the refund's own row with its receipt
+    page.get_by_role("cell", name=f"${half / 100:,.2f}", exact=True).first.wait_for()
+    journey.check("cancelled")
+    assert refunds_at_stripe(localstripe_url) == [half]
+    [intent] = intents_for(localstripe_url, payment["id"])
+    assert intent["amount"] == payment["amount_cents"] and intent["status"] == "succeeded"
+    wait_for_mail(mail, "Your appointment is cancelled", "patient@clinic.test")
+
+
+def register_and_confirm(journey: Journey, base: str, mail: Path, name: str, email_address: str) -> None:
+    page = journey.page
+    page.goto(f"{base}/register")
+    page.get_by_label("Full name").fill(name)
+    page.get_by_label("Email address").fill(email_address)
+    page.locator("#password").fill(STRONG)
+    page.locator("#confirm").fill(STRONG)
+    journey.check("register")
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_load_state()
+    journey.check("check-email")
+    page.goto(link_in(wait_for_mail(mail, "Confirm your email address", email_address), "/register/confirm/"))
+    page.wait_for_url(re.compile(r"/login"))
+    journey.check("confirmed")
+    sign_in(page, base, email_address, STRONG)
+
+
+def test_a_patient_opening_another_patients_records_gets_404(clinic, journeys, localstripe_url):
+    base, mail = clinic
+    appointment, payment = paid_treatment(base, localstripe_url, next_weekday(3))
+    journey = journeys("another-patients-records")
+    register_and_confirm(journey, base, mail, "Morgan Other", "morgan@example.com")
+    page = journey.page
+    for path in (f"/api/v1/payments/{payment['id']}/receipt.pdf", f"/api/v1/payments/{payment['id']}",
+                 f"/api/v1/appointments/{appointment['id']}",
+                 f"/api/v1/appointments/{appointment['id']}/calendar.ics",
+                 f"/account/pay/appointments/{appointment['id']}"):
+        response = page.request.get(f"{base}{path}")
+        assert response.status == 404, (path, response.status)
+        assert "Pat Jordan" not in response.text()
+    response = page.goto(f"{base}/account/pay/appointments/{appointment['id']}")
+    assert response.status == 404
+    journey.check("not-found")
+
+
+def fill_intake(page) -> None:
+    """Every question answered the way a patient who can be cleared answers it."""
+    for key, value in answers().items():
+        if isinstance(value, bool):
+            page.locator(f"input[name={key}][value={'yes' if value else 'no'}]").check()
+        elif key == "suicidal_thoughts":
+            page.locator(f"input[name={key}][value={value}]").check()
+        else:
+            page.locator(f"[name={key}]").fill(str(value))
+
+
+def clear_in_the_clinic(journey: Journey, base: str, patient_name: str) -> None:
+    page = journey.page
+    sign_in(page, base, "dr.rivera@clinic.test")
+    page.goto(f"{base}/clinical/intakes")
+    journey.check("clinician-intakes")
+    page.get_by_role("link", name=patient_name).click()
+    page.wait_for_url(re.compile(r"/clinical/patients/\d+$"))
+    page.locator("input[name=protocols][value=iv-induction]").check()
+    page.get_by_label("ICD-10 diagnosis codes").fill("F43.12")
+    journey.check("clinician-patient")
+    page.get_by_role("button", name="Clear", exact=True).click()
+    page.wait_for_load_state()
+    journey.check("clinician-cleared")
+
+
+@pytest.mark.parametrize("number", [GOOD, THREE_D_SECURE], ids=["card", "3d-secure"])
+def test_a_visitor_registers_is_cleared_books_an_induction_series_and_pays(clinic, journeys, browser, number):
+    base, mail = clinic
+    kind = "3ds" if number == THREE_D_SECURE else "card"
+    journey = journeys(f"register-clear-series-pay-{kind}")
+    page = journey.page
+    name = f"Nico {kind.upper()}"
+    register_and_confirm(journey, base, mail, name, f"nico-{kind}@example.com")
+    page.goto(f"{base}/account/intake")
+    fill_intake(page)
+    journey.check("intake")
+    page.get_by_role("button", name="Send my answers").click()
+    page.wait_for_load_state()
+    journey.check("intake-sent")
+
+    clinician = Journey(browser, journey.folder.name)  # another browser context: its own cookies
+    try:
+        clear_in_the_clinic(clinician, base, name)
+    finally:
+        clinician.context.close()
+
+    page.goto(f"{base}/account/treatments")
+    page.locator("#series-protocol").select_option("iv-induction")
+    page.locator("#series-first-date").fill(next_weekday(0, 2 if kind == "3ds" else 1).isoformat())
+    fill_driver(page, "series")
+    journey.check("treatments")
+    page.get_by_role("button", name="Hold the whole series").click()
+    result = page.locator("[data-series-result]")
+    result.wait_for(state="visible")
+    assert result.locator("[data-series-list] li").count() == 6
+    journey.check("series-held")
+    result.locator("[data-series-pay]").click()
+    page.wait_for_url(re.compile(r"/account/pay/series/\d+$"))
+    page.locator("[data-card-element] input").first.wait_for()
+    journey.check("pay")
+    type_card(page, number)
+    page.get_by_role("button", name=re.compile("^Pay")).click()
+    if number == THREE_D_SECURE:
+        for _step in ("saving the card", "paying"):  # the stand-in asks for the SetupIntent, then the payment
+            page.get_by_role("button", name="Complete authentication").click()
+            page.get_by_role("button", name="Complete authentication").wait_for(state="detached")
+    page.get_by_text(re.compile("confirmed")).first.wait_for()
+    journey.check("paid")
+    payments = page.request.get(f"{base}/api/v1/payments").json()["payments"]
+    assert len(payments) == 1 and payments[0]["status"] == "succeeded", payments
+    receipt = page.request.get(urljoin(base, payments[0]["receipt_url"]))
+    assert receipt.status == 200 and receipt.body().startswith(b"%PDF"), receipt.status
+    estimates = page.request.get(f"{base}/api/v1/estimates").json()["estimates"]
+    assert len(estimates) == 1, estimates  # the series' Good Faith Estimate
+    estimate = page.request.get(urljoin(base, estimates[0]["pdf_url"]))
+    assert estimate.status == 200 and estimate.body().startswith(b"%PDF"), estimate.status
