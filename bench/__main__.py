@@ -1,72 +1,92 @@
-"""`python -m bench`: a month of availability as a ratio to GET /api/v1/services (issue 3 aims for at most 5x)."""
+"""`python -m bench` (`make bench`): the clinic's benchmarks as ratios to a floor measured in the same run, served
+by gunicorn, on SQLite and (when TEST_DATABASE_URL is set) on PostgreSQL; writes bench/results.json."""
 from __future__ import annotations
 
 import argparse
-import cProfile
-import pstats
+import json
+import os
 import tempfile
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from bench import clinic, timing
+from bench import clinic, history, machine, measures, pdf as pdf_bench, server
 
-TARGET = 5.0
-BASELINE = "services"
-
-
-def main() -> None:
-    options = _options()
-    with tempfile.TemporaryDirectory(prefix="clinic-bench-") as directory:
-        app = clinic.build(Path(directory))
-        first = date.today() + timedelta(days=1)
-        counts = clinic.fill(app, first, 30, options.consultations, options.treatments)
-        print(f"calendar: {counts['consultation']} consultations and {counts['iv-ketamine']} IV treatments "
-              f"booked from {first} over 30 days")
-        urls = _urls(first, first + timedelta(days=30))
-        results = timing.medians(app.test_client(), urls, options.repeat)
-        _report(results, options.repeat)
-        if options.profile:
-            _profile(app, urls[options.profile])
-        clinic.close(app)
+RESULTS = Path(__file__).with_name("results.json")
+README = Path(__file__).resolve().parents[1] / "README.md"
+TABLE_START, TABLE_END = "<!-- bench table -->", "<!-- /bench table -->"
+LATER = {"booking-throughput-postgresql": "issue 12 (race and soak suite) will provide it"}
 
 
-def _options() -> argparse.Namespace:
+def main(argv: list[str] | None = None) -> dict:
+    options = _options(argv)
+    by_database = {}
+    for name, url in _databases(options):
+        print(f"--- {name}")
+        by_database[name] = _run(url, options)
+    print("--- PDF")
+    documents = pdf_bench.run(rounds=options.repeat // 2 or 1, batch=options.pdf_batch)
+    report = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine.describe(),
+              "results": measures.combine(by_database) + documents + [_later(n, why) for n, why in LATER.items()]}
+    Path(options.output).write_text(json.dumps(report, indent=2) + "\n")
+    print(measures.table(report))
+    if Path(options.output) == RESULTS:  # the real run, not a smoke test writing elsewhere
+        _update_readme(measures.table(report))
+    return report
+
+
+def _update_readme(table: str) -> None:
+    """Replace the table between the README's bench markers, so it always shows the latest run."""
+    text = README.read_text()
+    start, end = text.find(TABLE_START), text.find(TABLE_END)
+    if start != -1 and end > start:
+        README.write_text(text[:start] + f"{TABLE_START}\n{table}\n" + text[end:])
+
+
+def _options(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--repeat", type=int, default=60, help="timed rounds per endpoint (median taken)")
-    parser.add_argument("--consultations", type=int, default=300)
-    parser.add_argument("--treatments", type=int, default=60)
-    parser.add_argument("--profile", choices=["consultation", "iv-ketamine"],
-                        help="also print where one availability request spends its time (cProfile)")
-    return parser.parse_args()
+    parser.add_argument("--repeat", type=int, default=30, help="timed rounds per measure (median taken)")
+    parser.add_argument("--sizes", default="500,5000,50000", help="past appointments in the database, in order")
+    parser.add_argument("--main-size", type=int, default=5000, help="the size the month and series ratios use")
+    parser.add_argument("--consultations", type=int, default=300, help="consultations booked in the month asked")
+    parser.add_argument("--treatments", type=int, default=60, help="IV treatments booked in the month asked")
+    parser.add_argument("--series", type=int, default=10, help="series bookings timed (each cancelled after)")
+    parser.add_argument("--pdf-batch", type=int, default=200, help="superbills in the batch measure")
+    parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL even when TEST_DATABASE_URL is set")
+    parser.add_argument("--output", default=str(RESULTS))
+    return parser.parse_args(argv)
 
 
-def _urls(first: date, last: date) -> dict[str, str]:
-    month = f"from={first.isoformat()}&to={last.isoformat()}"
-    return {BASELINE: "/api/v1/services",
-            "consultation": f"/api/v1/availability?service=consultation&{month}",
-            "iv-ketamine": f"/api/v1/availability?service=iv-ketamine&{month}"}
+def _databases(options: argparse.Namespace):
+    with tempfile.TemporaryDirectory(prefix="clinic-bench-") as directory:
+        yield "sqlite", f"sqlite:///{Path(directory) / 'bench.db'}"
+    if os.environ.get("TEST_DATABASE_URL") and not options.sqlite_only:
+        yield "postgresql", os.environ["TEST_DATABASE_URL"]
 
 
-def _report(results: dict[str, float], repeat: int) -> None:
-    base = results[BASELINE]
-    print(f"{BASELINE}: {base * 1000:.2f} ms median of {repeat}")
-    for name, seconds in results.items():
-        if name == BASELINE:
-            continue
-        ratio = seconds / base
-        verdict = "ok" if ratio <= TARGET else f"over the {TARGET:g}x target"
-        print(f"availability month {name}: {ratio:.1f}x {BASELINE} ({seconds * 1000:.2f} ms; {verdict})")
+def _run(url: str, options: argparse.Namespace) -> dict:
+    sizes = [int(s) for s in options.sizes.split(",")]
+    first = date.today() + timedelta(days=1)
+    app = clinic.build(url)
+    counts = clinic.fill(app, first, 30, options.consultations, options.treatments)
+    patients = clinic.cleared_patients(app, options.series + measures.WARMUP)
+    print(f"month from {first}: {counts['consultation']} consultations, {counts['iv-ketamine']} IV treatments")
+    found = {"month": {}, "series": None}
+    with server.gunicorn(url) as base:
+        bench = measures.Bench(base, first, patients)
+        for size in sizes:
+            history.grow(app, size, first - timedelta(days=1))
+            found["month"][size] = bench.month(options.repeat)
+            print(f"{size} past appointments: {measures.describe(found['month'][size])}")
+            if size == options.main_size:
+                found["series"] = bench.series(options.series)
+                print(f"series: {measures.describe(found['series'])}")
+    clinic.close(app)
+    found["main"] = options.main_size
+    return found
 
 
-def _profile(app, url: str, rounds: int = 20) -> None:
-    client = app.test_client()
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for _ in range(rounds):
-        client.get(url)
-    profiler.disable()
-    print(f"\nprofile of {rounds} x GET {url}:")
-    pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+def _later(name: str, why: str) -> dict:
+    return {"name": name, "ratio": None, "target": measures.TARGETS[name], "met": None, "detail": f"not measured yet: {why}"}
 
 
 if __name__ == "__main__":

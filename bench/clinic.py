@@ -1,16 +1,17 @@
-"""A demo clinic in a throwaway SQLite database, with a calendar full of bookings over the next month."""
+"""A demo clinic on a fresh database (a throwaway SQLite file, or a PostgreSQL database emptied first), with a
+calendar full of bookings over the next month."""
 from __future__ import annotations
 
 import random
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 
 from booking import services
-from booking.models import Clearance, Service
+from booking.models import Service
+from clinical.models import Clearance
 from booking.requests import BookingRequest, Driver
 from clinic import create_app
 from clinic.errors import DomainError
@@ -21,9 +22,11 @@ from clinic.settings import clinic_zone
 DRIVER = Driver(name="Robin Driver", phone="617 555 0123", relationship="partner")
 
 
-def build(directory: Path) -> Flask:
-    """Migrate an empty SQLite database and seed the demo clinic, as `flask db upgrade` and `flask seed-demo` do."""
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{directory / 'bench.db'}", "SECRET_KEY": "bench",
+def build(database_url: str) -> Flask:
+    """Migrate an empty database and seed the demo clinic, as `flask db upgrade` and `flask seed-demo` do."""
+    if database_url.startswith("postgresql"):
+        _empty(database_url)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "bench",
                       "RATELIMIT_ENABLED": False, "SMTP_HOST": None})
     with app.app_context():
         upgrade()
@@ -31,6 +34,25 @@ def build(directory: Path) -> Flask:
     if result.exit_code != 0:
         raise RuntimeError(result.output)
     return app
+
+
+def _empty(database_url: str) -> None:
+    engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def cleared_patients(app: Flask, count: int, label: str = "series") -> list[int]:
+    """Patients cleared for the IV induction, with no treatment yet: one per series the bench books."""
+    with app.app_context():
+        clinician = db.session.scalar(select(User).where(User.email == "dr.rivera@clinic.test"))
+        service = db.session.scalar(select(Service).where(Service.code == "iv-ketamine"))
+        ids = [_patient(label, n, service, clinician).id for n in range(count)]
+        db.session.commit()
+        db.session.remove()
+    return ids
 
 
 def close(app: Flask) -> None:
