@@ -68,7 +68,9 @@ def upcoming_visits(patient: Patient) -> list[Appointment]:
         Appointment.patient_id == patient.id, Appointment.starts_at >= utcnow(),
         Appointment.status.in_((AppointmentStatus.confirmed.value, AppointmentStatus.pending_payment.value)))
         .order_by(Appointment.starts_at))
-    return [v for v in rows if v.service.kind in ESTIMATED_KINDS and _fee_lines(v)]
+    visits = [v for v in rows if v.service.kind in ESTIMATED_KINDS]
+    priced = _fee_lines(visits)
+    return [v for v in visits if priced[v.id]]
 
 
 def latest_estimate(patient: Patient) -> Estimate | None:
@@ -92,10 +94,11 @@ def give_estimate(patient: Patient, visits: list[Appointment]) -> Estimate:
 def estimate_data(patient: Patient, visits: list[Appointment], number: str) -> EstimateData:
     settings = clinic_settings()
     codes = tuple(diagnosis_codes(patient))
+    priced = _fee_lines(visits)
     lines = tuple(EstimateLine(description=f"{visit.service.name}: {line.description or line.code}", code=line.code,
                                diagnosis_codes=codes, charge_cents=line.charge_cents, quantity=line.units,
                                expected_on=local_day(visit.starts_at))
-                  for visit in visits for line in _fee_lines(visit))
+                  for visit in visits for line in priced[visit.id])
     clinician = db.session.get(Clinician, visits[0].clinician_id)
     return EstimateData(
         number=number, issued_on=local_day(utcnow()), patient_name=patient.name,
@@ -131,9 +134,16 @@ def _summary(visits: list[Appointment]) -> str:
     return f"{count} visit{'s' if count != 1 else ''}: " + ", ".join(names)
 
 
-def _fee_lines(visit: Appointment):
-    lines = fee_schedule.lines_in_force(visit.service, local_day(visit.starts_at))
-    return fee_schedule.lines_for_dose(lines, visit.dose_mg)
+def _fee_lines(visits: list[Appointment]) -> dict[int, list]:
+    """Each visit's fee lines at the schedule in force on its date, one read per service."""
+    by_service: dict[int, list[Appointment]] = {}
+    for visit in visits:
+        by_service.setdefault(visit.service_id, []).append(visit)
+    priced = {}
+    for group in by_service.values():
+        in_force = fee_schedule.lines_on_days(group[0].service, [local_day(v.starts_at) for v in group])
+        priced.update({v.id: fee_schedule.lines_for_dose(in_force[local_day(v.starts_at)], v.dose_mg) for v in group})
+    return priced
 
 
 def overruns() -> list[dict]:

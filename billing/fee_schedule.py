@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from billing.models import FeeScheduleLine
 from booking.models import Service
@@ -36,13 +36,21 @@ class LineSpec:
 
 def lines_in_force(service: Service, day: date) -> list[FeeScheduleLine]:
     """The service's lines on `day` (empty: the service is not billed, like the free consultation)."""
-    effective = db.session.scalar(select(func.max(FeeScheduleLine.effective_on)).where(
-        FeeScheduleLine.service_id == service.id, FeeScheduleLine.effective_on <= day))
-    if effective is None:
-        return []
-    return list(db.session.scalars(select(FeeScheduleLine).where(
-        FeeScheduleLine.service_id == service.id, FeeScheduleLine.effective_on == effective)
-        .order_by(FeeScheduleLine.position, FeeScheduleLine.id)))
+    return lines_on_days(service, [day])[day]
+
+
+def lines_on_days(service: Service, days: list[date]) -> dict[date, list[FeeScheduleLine]]:
+    """The service's lines in force on each of `days`, from one read of every version up to the last day (a
+    series' estimate prices six dates; a query per date was most of its cost)."""
+    rows = db.session.scalars(select(FeeScheduleLine).where(
+        FeeScheduleLine.service_id == service.id, FeeScheduleLine.effective_on <= max(days))
+        .order_by(FeeScheduleLine.position, FeeScheduleLine.id)).all()
+    versions = sorted({row.effective_on for row in rows}, reverse=True)
+
+    def in_force(day: date) -> list[FeeScheduleLine]:
+        effective = next((v for v in versions if v <= day), None)
+        return [row for row in rows if row.effective_on == effective] if effective is not None else []
+    return {day: in_force(day) for day in days}
 
 
 def lines_for_dose(lines: list[FeeScheduleLine], dose_mg: int | None) -> list[FeeScheduleLine]:

@@ -55,11 +55,18 @@ def appointment_calendar(event: CalendarEvent, tz_name: str, clinic_name: str) -
     A cancelled appointment is published with METHOD:CANCEL and STATUS:CANCELLED
     so an imported copy is removed or struck through rather than left standing.
     """
+    return appointments_calendar([event], tz_name, clinic_name)
+
+
+def appointments_calendar(events: Sequence[CalendarEvent], tz_name: str, clinic_name: str) -> bytes:
+    """Appointments booked together (a treatment series) as one .ics file, one VEVENT each, so a single
+    import puts every session in the patient's calendar. All cancelled: METHOD:CANCEL."""
     zone = _zone(tz_name)
     calendar = _calendar(f"-//{clinic_name}//Appointments//EN")
-    calendar.add("METHOD", "CANCEL" if event.cancelled else "PUBLISH")
-    calendar.add_component(_vevent(event, zone))
-    return _finish(calendar, [event])
+    calendar.add("METHOD", "CANCEL" if all(event.cancelled for event in events) else "PUBLISH")
+    for event in events:
+        calendar.add_component(_vevent(event, zone))
+    return _finish(calendar, events)
 
 
 def schedule_feed(events: Sequence[CalendarEvent], tz_name: str, calendar_name: str) -> bytes:

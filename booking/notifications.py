@@ -69,6 +69,27 @@ def _send(appointment: Appointment, subject: str, template: str, dedupe_key: str
                book_url=mail.absolute_url("booking.book"), **extra)
 
 
+def series_booked(appointments: list[Appointment]) -> None:
+    """One email for a series booked in one request, listing every session with its own manage link and one
+    .ics holding them all: six near-identical emails at once would bury the one thing to do (pay by when)."""
+    first, settings = appointments[0], clinic_settings()
+    held = any(a.status == "pending_payment" for a in appointments)
+    content = ical.appointments_calendar([calendar_event(a) for a in appointments], settings.timezone, settings.name)
+    attachment = {"filename": "treatments.ics", "content_type": "text/calendar; method=PUBLISH",
+                  "content": content.decode()}
+    count = len(appointments)
+    subject = f"Your {count} treatments are held – please pay to confirm" if held else \
+        f"Your {count} treatments are confirmed"
+    sessions = [{"when": local_datetime(a.starts_at), "pickup": local_time(a.ends_at), "manage_url": manage_url(a)}
+                for a in appointments]
+    holds = [a.hold_expires_at for a in appointments if a.hold_expires_at]
+    mail.queue(first.patient.email, subject, "series_booked", attachments=[attachment], appointment=first,
+               sessions=sessions, held=held, name=first.patient.name,
+               total_cents=sum(a.amount_due_cents for a in appointments if a.status == "pending_payment"),
+               hold_until=local_datetime(min(holds)) if holds else None,
+               notes=preparation_notes(first)[:2], book_url=mail.absolute_url("booking.book"))
+
+
 def booked(appointment: Appointment) -> None:
     held = appointment.status == "pending_payment"
     _send(appointment, "Your appointment is held – please pay to confirm" if held else "Your appointment is confirmed",

@@ -5,7 +5,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select
 
-from booking import protocols, schedule, services, slots, treatments
+from booking import notifications, protocols, schedule, services, slots, treatments
 from booking.models import Protocol, Series
 from booking.requests import BookingRequest, Driver
 from clinic import formatting
@@ -56,9 +56,12 @@ def book_series(actor: User, patient: Patient, *, protocol_code: str, first_date
     series = Series(patient_id=patient.id, protocol_code=protocol.code)
     db.session.add(series)
     db.session.flush()
-    return [services.book(actor, BookingRequest(service=protocol.service, patient=patient, start=start, driver=driver,
-                                                protocol_code=protocol.code, series_id=series.id), now)
-            for start in starts]
+    booked = [services.book(actor, BookingRequest(service=protocol.service, patient=patient, start=start,
+                                                  driver=driver, protocol_code=protocol.code, series_id=series.id),
+                            now, notify=False)
+              for start in starts]
+    notifications.series_booked(booked)
+    return booked
 
 
 def _protocol(code: str) -> Protocol:
@@ -72,7 +75,8 @@ def _protocol(code: str) -> Protocol:
 def _plan(protocol: Protocol, rules: protocols.ProtocolRules, patient: Patient, first_date: date, at: time,
           weekdays: set[int] | None, now: datetime) -> list[datetime]:
     """The remaining sessions of the series, planned around the ones the patient already has in this protocol."""
-    held = treatments.spacing_dates(patient, protocol, rules)
+    seen = treatments.history(patient)
+    held = treatments.spacing_dates(patient, protocol, rules, seen=seen)
     remaining = rules.series_length - len(held)
     if remaining < 1:
         message = (f"You already have all {rules.series_length} treatments of the {rules.name} series booked. "
@@ -80,7 +84,7 @@ def _plan(protocol: Protocol, rules: protocols.ProtocolRules, patient: Patient, 
         raise ValidationError(message, code="series_complete", fields={"protocol": message})
     zone = clinic_zone()
     free = _FreeStarts(protocol.service, first_date, now)
-    taken = set(treatments.treatment_dates(patient))
+    taken = set(seen.dates())
 
     def start_on(day: date) -> datetime:
         return datetime.combine(day, at, zone).astimezone(timezone.utc)

@@ -63,12 +63,11 @@ def check_rules(actor: User | None, request: BookingRequest, start: datetime, no
     (clearance, REMS, driver, spacing, one a day) and the patient's other visits. `ignore` is the appointment
     being moved. Returns the calendar re-read under the locks, for reserving."""
     require_may_book(actor, request.patient)
-    calendar = _calendar_for(request.service, start, now, ignore)
-    refuse_bad_start(start, calendar, now)
     lock(request.service, request.patient)
     expire_holds(now)
+    calendar = _calendar_for(request.service, start, now, ignore)  # read once, under the locks
+    refuse_bad_start(start, calendar, now)
     treatments.check_booking(actor, request, start, now, ignore=ignore)
-    calendar = _calendar_for(request.service, start, now, ignore)  # re-read under the lock
     _refuse_patient_overlap(request.patient, start, start + calendar.need.length, ignore)
     return calendar
 

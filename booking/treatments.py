@@ -1,6 +1,7 @@
 """The treatment path's rules at booking time: clearance, the designated driver and protocol spacing."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -25,14 +26,15 @@ def check_booking(actor: User | None, request: BookingRequest, start: datetime, 
     protocol's spacing with a reason (kept on the appointment)."""
     if request.service.kind != ServiceKind.treatment:
         return
-    protocol = protocol_for(request.patient, request.service, request.protocol_code, now)
+    seen = history(request.patient)  # read once: the course, one a day and spacing all ask it
+    protocol = protocol_for(request.patient, request.service, request.protocol_code, now, seen=seen)
     if request.service.requires_driver and request.driver is None:
         message = "Every treatment needs a designated driver to take you home. Please add their details."
         raise ValidationError(message, code="driver_required", fields={"driver": message})
     request.protocol_code = protocol.code
-    check_one_a_day(request.patient, start, ignore)
+    check_one_a_day(request.patient, start, ignore, seen=seen)
     if not may_override_spacing(actor, request.override_reason):
-        check_spacing(request.patient, protocol, start, now, ignore=ignore)
+        check_spacing(request.patient, protocol, start, now, ignore=ignore, seen=seen)
 
 
 def may_override_spacing(actor: User | None, reason: str | None) -> bool:
@@ -45,7 +47,8 @@ def may_override_spacing(actor: User | None, reason: str | None) -> bool:
     return True
 
 
-def protocol_for(patient: Patient, service: Service, code: str | None, now: datetime) -> Protocol:
+def protocol_for(patient: Patient, service: Service, code: str | None, now: datetime,
+                 seen: History | None = None) -> Protocol:
     """The protocol this treatment is booked under: the one asked for, else the patient's cleared protocol for
     this service (induction until its course is booked, then maintenance)."""
     clearance = current_clearance(patient) if patient.id is not None else None
@@ -56,56 +59,75 @@ def protocol_for(patient: Patient, service: Service, code: str | None, now: date
     if not allowed:
         raise ClearanceRequired("A clinician needs to clear you for this treatment before it can be booked. "
                                 "Please book a free consultation first.")
-    protocol = _next_in_course(patient, allowed)
+    protocol = _next_in_course(seen or history(patient), allowed)
     if protocol.needs_rems and clearance.rems_enrollment_date is None:
         raise ValidationError("Esketamine can only be booked once your REMS enrollment date is on file. "
                               "Please ask the clinic to record it.", code="rems_enrollment_required")
     return protocol
 
 
-def _next_in_course(patient: Patient, allowed: list[Protocol]) -> Protocol:
+def _next_in_course(seen: History, allowed: list[Protocol]) -> Protocol:
     for protocol in allowed:
         rules = protocols.ProtocolRules.from_dict(protocol.rules)
-        if rules.max_treatments is None or len(treatment_dates(patient, protocol.code)) < rules.max_treatments:
+        if rules.max_treatments is None or len(seen.dates(protocol.code)) < rules.max_treatments:
             return protocol
     return allowed[-1]
 
 
-def treatment_dates(patient: Patient, protocol_code: str | None = None, ignore: int | None = None) -> list[date]:
-    """Local dates of the patient's treatments that still count (confirmed, held, completed)."""
-    query = (select(Appointment.starts_at, Appointment.status, Appointment.hold_expires_at).join(Service)
+@dataclass(frozen=True)
+class History:
+    """A patient's treatments that still count (confirmed, held, completed) as (appointment id, local date,
+    protocol code), read in one query, so that one booking's rules (the course, one a day, spacing) ask it
+    their questions without reading the calendar again each."""
+    visits: tuple[tuple[int, date, str | None], ...]
+
+    def dates(self, *codes: str, ignore: int | None = None) -> list[date]:
+        """Their dates, of the protocols given (all when none), leaving out the appointment `ignore`."""
+        return sorted(day for id_, day, code in self.visits if id_ != ignore and (not codes or code in codes))
+
+
+def history(patient: Patient) -> History:
+    if patient.id is None:
+        return History(())
+    query = (select(Appointment.id, Appointment.starts_at, Appointment.protocol_code).join(Service)
              .where(Appointment.patient_id == patient.id, Service.kind == ServiceKind.treatment.value,
                     Appointment.status.in_(states.live(completed=True))))
-    if protocol_code is not None:
-        query = query.where(Appointment.protocol_code == protocol_code)
-    if ignore is not None:
-        query = query.where(Appointment.id != ignore)
     zone = clinic_zone()
-    return sorted(row.starts_at.astimezone(zone).date() for row in db.session.execute(query))
+    return History(tuple((row.id, row.starts_at.astimezone(zone).date(), row.protocol_code)
+                         for row in db.session.execute(query)))
+
+
+def treatment_dates(patient: Patient, protocol_code: str | None = None, ignore: int | None = None) -> list[date]:
+    """Local dates of the patient's treatments that still count (confirmed, held, completed)."""
+    found = history(patient)
+    return found.dates(protocol_code, ignore=ignore) if protocol_code is not None else found.dates(ignore=ignore)
 
 
 def spacing_dates(patient: Patient, protocol: Protocol, rules: protocols.ProtocolRules,
-                  ignore: int | None = None) -> list[date]:
+                  ignore: int | None = None, seen: History | None = None) -> list[date]:
     """The treatments a protocol's spacing is checked against: its own; an open-ended protocol (maintenance) also
     counts the course before it on the same service, so maintenance starts at its spacing after the last induction."""
+    seen = seen or history(patient)
     if rules.max_treatments is not None:
-        return treatment_dates(patient, protocol.code, ignore)
+        return seen.dates(protocol.code, ignore=ignore)
     codes = db.session.scalars(select(Protocol.code).where(Protocol.service_id == protocol.service_id)).all()
-    return sorted(day for code in codes for day in treatment_dates(patient, code, ignore))
+    return seen.dates(*codes, ignore=ignore)
 
 
-def check_one_a_day(patient: Patient, start: datetime, ignore: int | None = None) -> None:
+def check_one_a_day(patient: Patient, start: datetime, ignore: int | None = None, seen: History | None = None) -> None:
     """Whatever the protocol and any override: at most one treatment a day."""
-    if patient.id is None or start.astimezone(clinic_zone()).date() not in treatment_dates(patient, None, ignore):
+    day = start.astimezone(clinic_zone()).date()
+    if patient.id is None or day not in (seen or history(patient)).dates(ignore=ignore):
         return
     message = "Only one treatment a day is allowed, and you already have one that day. Please choose another date."
     raise ValidationError(message, code="spacing_violation", fields={"start": message})
 
 
-def check_spacing(patient: Patient, protocol: Protocol, start: datetime, now: datetime, ignore: int | None = None) -> None:
+def check_spacing(patient: Patient, protocol: Protocol, start: datetime, now: datetime, ignore: int | None = None,
+                  seen: History | None = None) -> None:
     day = start.astimezone(clinic_zone()).date()
     rules = protocols.ProtocolRules.from_dict(protocol.rules)
-    violation = protocols.check(rules, spacing_dates(patient, protocol, rules, ignore), day)
+    violation = protocols.check(rules, spacing_dates(patient, protocol, rules, ignore, seen), day)
     if violation is not None:
         raise ValidationError(violation.message, code="spacing_violation", fields={"start": violation.message})
 
@@ -118,7 +140,8 @@ def spacing_filter(patient: Patient, service: Service, now: datetime):
     except (ClearanceRequired, ValidationError):
         return lambda _start: False
     rules = protocols.ProtocolRules.from_dict(protocol.rules)
-    same, every = spacing_dates(patient, protocol, rules), set(treatment_dates(patient))
+    seen = history(patient)
+    same, every = spacing_dates(patient, protocol, rules, seen=seen), set(seen.dates())
     zone = clinic_zone()
     cache: dict[date, bool] = {}
 

@@ -12,6 +12,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 
 from flask import current_app, render_template
+from jinja2 import TemplateNotFound
 from sqlalchemy import select
 
 from clinic.database import utcnow
@@ -44,7 +45,9 @@ def queue(to: str, subject: str, template: str, *, attachments: list[dict] | Non
 
 
 def _render_optional(name: str, context: dict) -> str | None:
-    if name not in current_app.jinja_env.list_templates(filter_func=lambda n: n.startswith("email/")):
+    try:  # Jinja caches what it loaded; listing the template folders on every email walked the disk each time
+        current_app.jinja_env.get_template(name)
+    except TemplateNotFound:
         return None
     return render_template(name, **context)
 

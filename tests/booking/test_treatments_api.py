@@ -409,3 +409,38 @@ def test_driver_cannot_be_changed_online_on_the_day(demo, app):
         treatments.change_driver(staff, appointment, driver, now=on_the_day)
         assert appointment.driver_name == "Sam Sister"
         db.session.rollback()
+
+
+def test_a_series_is_one_email_listing_every_session_with_one_calendar_file_holding_them_all(demo, client):
+    from icalendar import Calendar
+    from sqlalchemy import select
+
+    from booking.links import manage_url
+    from booking.models import Appointment
+    from clinic.models import OutboxMessage
+
+    headers, patient_id = patient_login(client)
+    clear_patient(client, patient_id)
+    body = {"protocol": "iv-induction", "first_date": next_weekday(0).isoformat(), "driver": DRIVER}
+    response = client.post("/api/v1/series", json=body, headers=headers)
+    assert response.status_code == 201, response.json
+    sessions = response.json["appointments"]
+    with demo.app_context():
+        booked = db.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.kind.in_(("appointment_booked", "series_booked")))).all()
+        assert [m.kind for m in booked] == ["series_booked"]
+        (message,) = booked
+        assert message.subject == "Your 6 treatments are held – please pay to confirm"
+        assert "$2,850.00" in message.text and "$2,850.00" in message.html  # six IV treatments at $475.00
+        for session in sessions:
+            day = local(session["start"]).date()
+            assert readable_date(day) in message.text and readable_date(day) in message.html
+        assert DRIVER["name"] in message.text
+    with demo.test_request_context():
+        for session in sessions:  # each session's own private link to change or cancel it
+            link = manage_url(db.session.get(Appointment, session["id"]))
+            assert link in message.text and link in message.html
+        (attachment,) = message.attachments
+        events = Calendar.from_ical(attachment["content"]).walk("VEVENT")
+        assert sorted(e.decoded("dtstart").astimezone(timezone.utc) for e in events) == \
+            sorted(datetime.fromisoformat(s["start"]).astimezone(timezone.utc) for s in sessions)

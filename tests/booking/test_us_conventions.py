@@ -132,7 +132,10 @@ def test_every_email_template_renders_us_dates_and_times(busy_clinic, demo):
                        notes=notifications.preparation_notes(appointment), manage_url=manage_url(appointment),
                        hold_until=notifications.local_datetime(appointment.starts_at), book_url="http://x/book",
                        pickup=notifications.local_datetime(appointment.ends_at), link="http://x/link", on_duty=True,
-                       clinic=mail._clinic_details())
+                       clinic=mail._clinic_details(), held=True, total_cents=appointment.amount_due_cents,
+                       sessions=[{"when": notifications.local_datetime(appointment.starts_at),
+                                  "pickup": notifications.local_time(appointment.ends_at),
+                                  "manage_url": manage_url(appointment)}])
         names = [n for n in demo.jinja_env.list_templates() if n.startswith("email/") and "/_" not in n
                  and "parts" not in n]
         assert len(names) >= 10
