@@ -13,12 +13,14 @@ from booking.models import Appointment, AppointmentStatus as S, Series
 from booking.serialize import appointment_json, local_iso
 from booking.services import appointment_booked, appointment_cancelled
 from clinic import audit, jsonin
-from clinic.api import bp
+from clinic.api import api_blueprint
 from clinic.auth_context import require_api_user
 from clinic.errors import Conflict, Forbidden, NotFound, ValidationError
 from clinic.extensions import csrf, db, limiter
 from clinic.models import Role, User
 from clinic.settings import clinic_settings
+
+bp = api_blueprint("billing_api", __name__)
 
 BILLING_ROLES = (Role.billing, Role.admin)
 

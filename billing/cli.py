@@ -5,11 +5,14 @@ from __future__ import annotations
 import click
 
 from billing import settlement, stripe_gateway as gateway
-from billing.views import bp
+from flask.cli import AppGroup
 from clinic.extensions import db
 
 
-@bp.cli.command("sync")
+stripe_cli = AppGroup("stripe", help="Stripe: settle and reconcile payments.")
+
+
+@stripe_cli.command("sync")
 def sync():
     """Fetch the PaymentIntent of every pending, unknown or 3-D Secure payment and apply it."""
     for payment in settlement.unsettled():
@@ -32,7 +35,7 @@ def sync():
         click.echo(f"refund {refund.id}: {before} -> {after}")
 
 
-@bp.cli.command("reconcile")
+@stripe_cli.command("reconcile")
 @click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), required=True, help="first clinic-local day")
 @click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), required=True, help="last clinic-local day")
 def reconcile(first, last):

@@ -10,26 +10,31 @@ from flask import Blueprint, Response, abort, current_app, flash, make_response,
 from flask_login import current_user
 from sqlalchemy import select
 
-from billing import packages, queries, services
+from billing import cli, demo, packages, queries, services
 from billing.forms import RefundForm
 from billing.models import Payment
 from booking.models import Appointment, AppointmentStatus as S, Series
-from clinic import CSP, audit
+from clinic import CSP, audit, navigation
 from clinic.formatting import money
 from clinic.auth_context import acting_user, roles_required
+from clinic.cli import demo_seeding
 from clinic.errors import ValidationError
 from clinic.extensions import db, talisman
 from clinic.models import Role
 from clinic.settings import clinic_zone
 
-bp = Blueprint("billing", __name__, cli_group="stripe", static_folder="static", static_url_path="/static/billing")
-
+bp = Blueprint("billing", __name__, static_folder="static", static_url_path="/static/billing")
+bp.record_once(lambda state: state.app.cli.add_command(cli.stripe_cli))  # `flask stripe sync|reconcile`
+bp.record_once(lambda _state: demo_seeding.connect(demo.seed))  # `flask seed-demo` seeds the fee schedule
 
 BILLING_STAFF = (Role.billing, Role.admin)
+navigation.add(bp, navigation.Link("billing.index", "Billing", 60, navigation.roles(*BILLING_STAFF)))
+
+
 @bp.app_context_processor
 def package_credits_helper() -> dict:
     """`package_credits(patient_id)` for the patient's account page, which booking renders without importing billing."""
-    return {"package_credits": packages.credits}
+    return {"package_credits": packages.credits, "account_payments_url": lambda: url_for("billing_api.list_payments")}
 
 
 @bp.get("/billing")
