@@ -28,7 +28,8 @@ bp.record_once(lambda state: state.app.cli.add_command(cli.stripe_cli))  # `flas
 bp.record_once(lambda _state: demo_seeding.connect(demo.seed))  # `flask seed-demo` seeds the fee schedule
 
 BILLING_STAFF = (Role.billing, Role.admin)
-navigation.add(bp, navigation.Link("billing.index", "Billing", 60, navigation.roles(*BILLING_STAFF)))
+navigation.add(bp, navigation.Link("billing.index", "Billing", 60, navigation.roles(*BILLING_STAFF),
+                                   landing_for=navigation.roles(Role.billing)))
 
 
 @bp.app_context_processor

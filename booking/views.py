@@ -27,8 +27,10 @@ bp = Blueprint("booking", __name__)
 bp.record_once(lambda _state: demo_seeding.connect(demo.seed))  # `flask seed-demo` seeds booking's services
 STAFF = (Role.clinician, Role.frontdesk, Role.billing, Role.admin)
 navigation.add(bp, navigation.Link("booking.home", "Home", 10), navigation.Link("booking.book", "Book a free consultation", 20),
-               navigation.Link("booking.account", "My account", 30, navigation.roles(Role.patient)),
-               navigation.Link("booking.staff", "Today", 40, navigation.roles(*STAFF)))
+               navigation.Link("booking.account", "My account", 30, navigation.roles(Role.patient),
+                               landing_for=navigation.roles(Role.patient)),
+               navigation.Link("booking.staff", "Today", 40, navigation.roles(*STAFF),
+                               landing_for=navigation.roles(Role.clinician, Role.frontdesk)))
 
 
 @bp.app_context_processor

@@ -24,6 +24,7 @@ class Link:
     place: str = "main"
     description: str = ""  # admin links: a sentence under the heading
     action: str = ""  # admin links: the button's words
+    landing_for: frozenset[str] = frozenset()  # roles that land here after signing in
 
     def shown_to(self, role: str | None) -> bool:
         return self.roles is EVERYONE or (role is not None and role in self.roles)
@@ -44,6 +45,12 @@ def links(place: str = "main") -> list[Link]:
     role = current_user.role if current_user.is_authenticated else None
     registered = current_app.extensions.get(EXTENSION, [])
     return sorted((link for link in registered if link.place == place and link.shown_to(role)), key=lambda l: l.order)
+
+
+def landing_endpoint(role: str) -> str:
+    """Where someone with `role` lands after signing in: the link a package marked as that role's landing page."""
+    marked = [link for link in current_app.extensions.get(EXTENSION, []) if role in link.landing_for]
+    return min(marked, key=lambda l: l.order).endpoint if marked else home_endpoint()
 
 
 def home_endpoint() -> str:

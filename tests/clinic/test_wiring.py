@@ -76,3 +76,24 @@ def test_the_admin_page_links_to_closures_that_booking_registered(demo):
     client, _ = sign_in(demo, "admin")
     html = client.get("/admin/").get_data(as_text=True)
     assert "Closures and holidays" in html and 'href="/admin/closures/"' in html
+
+
+OTHER_BLUEPRINTS = ("booking", "booking_api", "treatments", "care", "closures", "front_desk", "clinical",
+                    "clinical_api", "billing", "billing_api", "superbills", "superbill_api")
+CORE_TEMPLATES = ["base.html", "error.html", "_forms.html", "admin/index.html", *(f"auth/{p.name}" for p in
+                  (CLINIC.parent / "templates" / "auth").glob("*.html"))]
+
+
+def test_core_names_no_endpoint_of_another_package():
+    texts = {p.name: p.read_text() for p in CLINIC.glob("*.py")}
+    texts |= {name: (CLINIC.parent / "templates" / name).read_text() for name in CORE_TEMPLATES}
+    assert len(texts) > 15
+    named = {name: [bp for bp in OTHER_BLUEPRINTS if f'"{bp}.' in text or f"'{bp}." in text] for name, text in texts.items()}
+    assert {name: found for name, found in named.items() if found} == {}
+
+
+@pytest.mark.parametrize("role, landing", [("patient", "/account"), ("clinician", "/staff"), ("frontdesk", "/staff"),
+                                           ("billing", "/billing")])
+def test_each_role_lands_where_its_package_says(demo, role, landing):
+    _, location = sign_in(demo, role)
+    assert location == landing
