@@ -8,10 +8,8 @@ from sqlalchemy import select
 from billing.models import PackageCredit, Payment
 from clinic.extensions import db
 from clinic.models import ClinicSettings
-from tests.billing.conftest import DECLINED, card, intents_for
-from tests.billing.test_refunds import move_start_to
-from tests.booking.test_treatments_api import DRIVER, patient_login
-from tests.conftest import api_token, clear_patient, next_weekday
+from tests.factories import (api_token, card, clear_patient, DECLINED, DRIVER, intents_for, move_start_to,
+                             next_weekday, patient_login)
 
 
 def cleared_patient(app):
@@ -112,7 +110,7 @@ def test_billing_staff_see_every_package_and_others_only_their_own(stripe_app, l
 
 
 def test_what_is_left_shows_on_the_account_page_and_the_billing_page(stripe_app, localstripe_url):
-    from tests.booking.test_pages import sign_in
+    from tests.factories import sign_in
     client, headers = cleared_patient(stripe_app)
     page = stripe_app.test_client()
     sign_in(page, "patient@clinic.test")
@@ -131,9 +129,9 @@ def test_what_is_left_shows_on_the_account_page_and_the_billing_page(stripe_app,
 
 
 def test_an_administrator_sets_the_package_size_and_price_at_admin(stripe_app, localstripe_url):
-    from tests.clinic.test_every_page import sign_in as sign_in_role
-    from tests.conftest import csrf_from
-    admin, _ = sign_in_role(stripe_app, "admin")
+    from tests.factories import signed_in
+    from tests.factories import csrf_from
+    admin, _ = signed_in(stripe_app, "admin")
     html = admin.get("/admin/").get_data(as_text=True)
     assert 'name="package_price_cents"' in html and 'value="250000"' in html
     with stripe_app.app_context():

@@ -12,29 +12,7 @@ from billing.models import LedgerEntry, Payment, Refund
 from booking.models import Appointment
 from clinic.database import utcnow
 from clinic.extensions import db
-from tests.billing.conftest import card, stripe_get
-from tests.billing.test_payments import pay
-from tests.conftest import api_token
-
-
-def paid(held, localstripe_url) -> tuple:
-    client, headers, appointment = held
-    response = pay(client, headers, appointment["id"], card(localstripe_url))
-    assert response.status_code == 200, response.json
-    return client, headers, appointment, response.json["payment"]
-
-
-def refunds_at_stripe(base: str) -> list[int]:
-    return [r["amount"] for r in stripe_get(base, "/v1/refunds", limit=100)["data"]]
-
-
-def move_start_to(app, appointment_id: int, hours_ahead: float) -> None:
-    with app.app_context():
-        row = db.session.get(Appointment, appointment_id)
-        length = row.ends_at - row.starts_at
-        row.starts_at = utcnow() + timedelta(hours=hours_ahead)
-        row.ends_at = row.starts_at + length
-        db.session.commit()
+from tests.factories import api_token, card, move_start_to, paid, pay, refunds_at_stripe, stripe_get
 
 
 def test_cancelling_a_week_ahead_refunds_in_full_at_stripe(held, localstripe_url):
@@ -109,7 +87,7 @@ def test_a_payment_that_succeeds_after_the_hold_was_released_is_refunded_and_the
                                                                                                stripe_app):
     from booking import services as booking_services
     from clinic.models import OutboxMessage
-    from tests.billing.conftest import SECRET_KEY, THREE_D_SECURE
+    from tests.factories import STRIPE_SECRET_KEY as SECRET_KEY, THREE_D_SECURE
     import requests
 
     client, headers, appointment = held
@@ -146,7 +124,7 @@ def test_rescheduling_keeps_the_payment(held, localstripe_url):
 
 def test_reconcile_prints_every_difference_between_the_ledger_and_stripe(held, localstripe_url, stripe_app):
     import requests
-    from tests.billing.conftest import SECRET_KEY
+    from tests.factories import STRIPE_SECRET_KEY as SECRET_KEY
     client, headers, appointment, payment = paid(held, localstripe_url)
     today = utcnow().date()
     days = ["stripe", "reconcile", "--from", (today - timedelta(days=1)).isoformat(),

@@ -19,9 +19,8 @@ from werkzeug.serving import make_server
 from billing.models import LedgerEntry, Payment, Refund, StripeEvent
 from clinic.database import utcnow
 from clinic.extensions import db
-from tests.billing.conftest import SECRET_KEY, THREE_D_SECURE, card, intents_for, stripe_get
-from tests.billing.test_payments import pay
-from tests.conftest import free_port
+from tests.factories import (card, free_port, intents_for, pay, stripe_get, STRIPE_SECRET_KEY as SECRET_KEY,
+                             THREE_D_SECURE)
 
 
 def signed(app, event: dict, secret: str | None = None) -> tuple[bytes, dict]:
@@ -193,7 +192,7 @@ def paid_then_broken(held, localstripe_url, stripe_app):
 @pytest.mark.parametrize("broken_stripe", ["500"], indirect=True)
 def test_a_refund_while_stripe_is_down_is_kept_pending_never_sent_twice_and_settled_by_sync(
         paid_then_broken, broken_stripe, stripe_app):
-    from tests.conftest import api_token
+    from tests.factories import api_token
     client, payment = paid_then_broken
     billing = api_token(client, "billing@clinic.test")
     url = f"/api/v1/payments/{payment['id']}/refunds"

@@ -12,7 +12,7 @@ from booking.holidays import federal_holidays, federal_holidays_between
 from booking.models import Appointment, Closure
 from clinic.extensions import db
 from clinic.models import Clinician
-from tests.conftest import DEMO_PASSWORD, csrf_from, guest_booking, next_weekday
+from tests.factories import csrf_from, DEMO_PASSWORD, guest_booking, next_weekday
 
 
 def test_federal_holidays_of_2027_on_their_observed_dates():

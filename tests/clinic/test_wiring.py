@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.clinic.test_every_page import Links, sign_in
+from tests.factories import signed_in
 
 CLINIC = Path(__file__).resolve().parents[2] / "clinic"
 PACKAGES = {"booking", "clinical", "billing"}
@@ -46,9 +46,7 @@ def test_every_route_belongs_to_a_registered_blueprint_of_its_package(app):
 
 def _nav_labels(client, path: str = "/") -> list[str]:
     html = client.get(path).get_data(as_text=True)
-    parser = Links()
-    parser.feed(html)
-    assert parser.nav, "the page has a navigation"
+    assert '<nav class="site-nav"' in html, "the page has a navigation"
     start, end = html.index('<nav class="site-nav"'), html.index("</nav>")
     return [label for label in ("Home", "Book a free consultation", "My account", "Book a treatment", "Intake",
                                 "Progress", "Today", "Treatments today", "Intakes", "Billing", "Clinic settings",
@@ -64,7 +62,7 @@ def _nav_labels(client, path: str = "/") -> list[str]:
                "Clinic settings", "Security"]),
 ])
 def test_navigation_per_role_comes_from_the_packages(demo, role, expected):
-    client, _ = sign_in(demo, role)
+    client, _ = signed_in(demo, role)
     assert _nav_labels(client) == expected
 
 
@@ -73,7 +71,7 @@ def test_visitors_see_the_public_links_and_sign_in(demo):
 
 
 def test_the_admin_page_links_to_closures_that_booking_registered(demo):
-    client, _ = sign_in(demo, "admin")
+    client, _ = signed_in(demo, "admin")
     html = client.get("/admin/").get_data(as_text=True)
     assert "Closures and holidays" in html and 'href="/admin/closures/"' in html
 
@@ -95,5 +93,5 @@ def test_core_names_no_endpoint_of_another_package():
 @pytest.mark.parametrize("role, landing", [("patient", "/account"), ("clinician", "/staff"), ("frontdesk", "/staff"),
                                            ("billing", "/billing")])
 def test_each_role_lands_where_its_package_says(demo, role, landing):
-    _, location = sign_in(demo, role)
+    _, location = signed_in(demo, role)
     assert location == landing
