@@ -9,11 +9,12 @@ import socket
 import subprocess
 import sys
 import time as time_module
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, delete, text
 
 from clinic import create_app
 from clinic.extensions import db
@@ -115,11 +116,27 @@ def ctx(app):
 
 
 @pytest.fixture
-def demo(app):
-    """The demo clinic of `flask seed-demo`."""
+def demo(app, request):
+    """The demo clinic of `flask seed-demo`, open on federal holidays unless the test is marked `holidays`: a test
+    books weeks ahead from a day near today, and must pass the same in December as in June. Closures themselves
+    are tested where they are made (tests/booking/test_closures.py)."""
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
+    if request.node.get_closest_marker("holidays") is None:
+        _open_on_federal_holidays(app)
     return app
+
+
+def _open_on_federal_holidays(app) -> None:
+    from booking.holidays import federal_holidays_between
+    from booking.models import Closure
+    with app.app_context():
+        today = date.today()
+        holidays = {day for day, _name in federal_holidays_between(today - timedelta(days=7), today + timedelta(days=600))}
+        db.session.execute(delete(Closure).where(Closure.clinician_id.is_(None), Closure.starts_on == Closure.ends_on,
+                                                 Closure.starts_on.in_(holidays)))
+        db.session.commit()
+        db.session.remove()
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from booking.holidays import federal_holidays_between
 from booking.models import Appointment, Chair, Reservation, Service
 from clinic.database import utcnow
 from clinic.extensions import db
@@ -37,25 +36,11 @@ needs_engine = pytest.mark.skipif(not shutil.which("wkhtmltopdf") or not shutil.
 
 # --- days and times -----------------------------------------------------------------------------------------------
 
-CLEAR_DAYS = 35  # the longest stretch a test books from its first day (an induction series and a week more)
-LATEST_START_DAYS = 56  # so that the whole stretch stays within the demo's 90-day booking horizon
-
-
 def next_weekday(weekday: int, weeks_ahead: int = 1) -> date:
-    """A day on the given weekday (0 = Monday), `weeks_ahead` weeks into a stretch of weeks with no federal holiday
-    (the demo clinic is closed on those) in which a test can book all it needs: the first such stretch starting
-    within eight weeks, else the longest. Read in the clinic's zone, so the same day all around midnight UTC; tests
-    then pass the same in December as in June."""
+    """A day at least a week ahead on the given weekday (0 = Monday), counted from the clinic's date (so the same
+    all around midnight UTC). The demo fixture keeps the clinic open on federal holidays, so any such day is open."""
     today = datetime.now(NEW_YORK).date()
-    monday = today + timedelta(days=7 - today.weekday())  # next week's
-    candidates = [monday + timedelta(weeks=n) for n in range(9) if (monday - today).days + 7 * n <= LATEST_START_DAYS]
-    anchor = max(candidates, key=lambda day: (_clear_days_from(day), -day.toordinal()))
-    return anchor + timedelta(days=weekday + 7 * (weeks_ahead - 1))
-
-
-def _clear_days_from(day: date) -> int:
-    holidays = [h for h, _name in federal_holidays_between(day, day + timedelta(days=CLEAR_DAYS))]
-    return min([(h - day).days for h in holidays] + [CLEAR_DAYS])
+    return today + timedelta(days=(weekday - today.weekday()) % 7 + 7 * weeks_ahead)
 
 
 def at(day: date, hour: int, minute: int = 0, zone: ZoneInfo = NEW_YORK) -> str:
@@ -180,8 +165,9 @@ def appointment_row(service: Service, start: datetime, *, patient: Patient | Non
         patient = Patient(name="Held Patient", email="held@example.com", phone="617 555 0111")
     fields.setdefault("manage_nonce", secrets.token_hex(8))
     fields.setdefault("status", "confirmed")
-    appointment = Appointment(service=service, patient=patient, patient_id=patient_id, clinician_id=clinician_id,
-                              chair_id=chair_id, starts_at=start, ends_at=start + length, **fields)
+    who = {"patient": patient} if patient is not None else {"patient_id": patient_id}
+    appointment = Appointment(service=service, clinician_id=clinician_id, chair_id=chair_id, starts_at=start,
+                              ends_at=start + length, **who, **fields)
     if reserve:
         # a treatment holds its clinician for the dosing part and its chair throughout; anything else, the clinician
         clinician_part = timedelta(minutes=service.clinician_minutes) if chair_id is not None else length
