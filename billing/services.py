@@ -15,10 +15,10 @@ from billing import notifications, policy, states, stripe_gateway as gateway
 from billing.models import (
     LedgerEntry, LedgerKind, Payment, PaymentAllocation, PaymentStatus as P, Refund, RefundStatus as R,
 )
-from booking import states as booking_states
+from booking import services as booking_services, states as booking_states
 from booking.models import Appointment, AppointmentStatus as S
 from clinic.database import utcnow
-from clinic.errors import Conflict, ValidationError
+from clinic.errors import Conflict, DomainError, ValidationError
 from clinic.extensions import db
 from clinic.models import User
 from clinic.settings import clinic_settings
@@ -138,23 +138,59 @@ def _record_charge(payment: Payment, intent: gateway.Intent, actor: User | None)
                                currency=intent.currency, stripe_object_id=intent.id,
                                user_id=actor.id if actor else None, at=now))
     db.session.flush()
-    for allocation in payment.allocations:
-        _confirm_or_refund(allocation, now)
+    settle_appointments(payment, now)
 
 
-def _confirm_or_refund(allocation: PaymentAllocation, now: datetime) -> None:
-    """A hold that is still there (even past its expiry, if nobody has taken its place: its reservations
-    stay active until tidied) is confirmed; a hold already released is refunded and the patient told."""
-    appointment = allocation.appointment
-    if appointment.status == S.pending_payment.value:
-        booking_states.move(appointment, S.confirmed)
-        appointment.hold_expires_at = None
-        appointment.sequence += 1
-        notifications.payment_received(allocation.payment, appointment)
+def settle_appointments(payment: Payment, now: datetime) -> None:
+    """A payment that went through confirms what it covers, all or none: holds still in place are confirmed, and
+    holds whose time ran out are brought back through booking's one rule check (under booking's locks, so a
+    booking racing for the same chair is seen); if any cannot be, the whole payment is refunded and the patient told."""
+    appointments = [a.appointment for a in payment.allocations]
+    if not appointments:
         return
-    refund = refund_payment(None, allocation.payment, allocation.amount_cents,
-                            "Automatic: the hold had ended before the payment went through.", appointment=appointment)
-    notifications.late_payment_refunded(appointment, refund)
+    _lock_for_booking(appointments)
+    late = any(a.status != S.pending_payment.value for a in appointments)
+    try:
+        with db.session.begin_nested():
+            for appointment in appointments:
+                _confirm(appointment, now)
+    except DomainError as refused:
+        _refund_late(payment, refused.message)
+        return
+    if late:
+        notifications.late_payment_confirmed(payment, appointments)
+    else:
+        for appointment in appointments:
+            notifications.payment_received(payment, appointment)
+
+
+def _lock_for_booking(appointments: list[Appointment]) -> None:
+    """Booking's own locks (patient, clinicians, chairs) and then the rows, read again: a booking that tidied one
+    of these holds away has committed before we look."""
+    for service in {a.service.id: a.service for a in appointments}.values():
+        booking_services.lock(service, appointments[0].patient)
+    _lock_appointments(appointments)
+
+
+def _confirm(appointment: Appointment, now: datetime) -> None:
+    if appointment.status != S.pending_payment.value:
+        booking_services.revive(appointment, now)  # refused unless its hold ran out and its place is free
+        return
+    booking_states.move(appointment, S.confirmed)
+    appointment.hold_expires_at = None
+    appointment.sequence += 1
+
+
+def _refund_late(payment: Payment, why: str) -> None:
+    """Give back every share of a payment that confirmed nothing, and tell the patient once."""
+    refunds = []
+    for allocation in payment.allocations:
+        share = allocation.amount_cents - refunded_cents(payment, allocation.appointment)
+        if share > 0:
+            refunds.append(refund_payment(None, payment, share, f"Automatic: paid after the hold ended. {why}",
+                                          appointment=allocation.appointment))
+    if refunds:
+        notifications.late_payment_refunded([a.appointment for a in payment.allocations], refunds)
 
 
 # --- refunds --------------------------------------------------------------------------------------------------------
