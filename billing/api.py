@@ -5,8 +5,8 @@ from flask import Response, jsonify, request
 from sqlalchemy import select
 
 from billing import openapi_paths  # noqa: F401  (documents the routes)
-from billing import packages, receipt_records, receipts, services, settlement, stripe_gateway as gateway
-from billing.models import Payment, Refund, RefundStatus
+from billing import packages, receipt_records, receipts, services, settlement, states, stripe_gateway as gateway
+from billing.models import Payment, PaymentStatus, Refund, RefundStatus
 from billing.views import bp as billing_bp
 from booking import queries
 from booking.models import Appointment, AppointmentStatus as S, Series
@@ -73,7 +73,7 @@ def _charge(actor: User, payment: Payment, payment_method: str) -> dict:
     payment = services.apply_intent(charge["payment_id"], intent, actor)
     db.session.commit()
     next_action = {"type": "use_stripe_sdk", "client_secret": intent.client_secret} \
-        if payment.status == "requires_action" else None
+        if payment.status == PaymentStatus.requires_action.value else None
     return {"payment": payment_summary(payment), "next_action": next_action}
 
 
@@ -120,7 +120,7 @@ def list_payments():
 def get_payment(payment_id: int):
     """One payment; one still unsettled is first brought up to date from Stripe (the page asks after 3-D Secure)."""
     payment = _visible_payment(require_api_user(), payment_id)
-    if payment.status in ("pending", "unknown", "requires_action"):
+    if states.is_unsettled(payment):
         try:
             settlement.sync_payment(payment)
             db.session.commit()
@@ -180,9 +180,9 @@ def refund_payment(payment_id: int):
     refund = services.refund_payment(actor, payment, amount, reason)
     audit.record("refund", "payment", payment.id, detail={"refund_id": refund.id, "amount_cents": amount})
     db.session.commit()
-    if refund.status == "failed":
+    if refund.status == RefundStatus.failed.value:
         raise Conflict("The card processor refused this refund. Nothing was refunded.", code="refund_refused")
-    if refund.status == "unknown":
+    if refund.status == RefundStatus.unknown.value:
         raise gateway.StripeUnavailable("We could not reach the card processor. The refund is kept as pending and "
                                         "`flask stripe sync` will settle it; do not refund it again.")
     return jsonify(refund={"id": refund.id, "amount_cents": refund.amount_cents, "status": refund.status},

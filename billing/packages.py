@@ -9,8 +9,8 @@ from datetime import datetime
 
 from sqlalchemy import case, func, select
 
-from billing import services
-from billing.models import CreditKind, PackageCredit, PackagePurchase, Payment, PaymentStatus as P
+from billing import services, states
+from billing.models import CreditKind, PackageCredit, PackagePurchase, Payment
 from booking import states as booking_states
 from booking.models import Appointment, AppointmentStatus as S
 from clinic.database import utcnow
@@ -39,7 +39,7 @@ def open_purchase_payments(patient_id: int) -> list[Payment]:
     """This patient's package payments whose outcome is not known yet (settled before buying again)."""
     return list(db.session.scalars(select(Payment).join(PackagePurchase).where(
         PackagePurchase.patient_id == patient_id,
-        Payment.status.in_([P.pending.value, P.unknown.value, P.requires_action.value]))))
+        Payment.status.in_(states.unsettled_statuses()))))
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Balance:
 
     @property
     def remaining(self) -> int:
-        bought = self.purchase.sessions if self.purchase.payment.status == P.succeeded.value else 0
+        bought = self.purchase.sessions if states.is_paid(self.purchase.payment) else 0
         return bought - self.used + self.returned
 
 
@@ -73,7 +73,7 @@ class Credits:
 
 def credits(patient_id: int) -> Credits:
     found = balances(patient_id)
-    bought = sum(b.purchase.sessions for b in found if b.purchase.payment.status == P.succeeded.value)
+    bought = sum(b.purchase.sessions for b in found if states.is_paid(b.purchase.payment))
     return Credits(bought, sum(b.remaining for b in found))
 
 

@@ -76,7 +76,7 @@ def next_key(prefix: str) -> str:
 
 
 def _refuse_unpayable(appointments: list[Appointment], covering: list[Payment], now: datetime) -> None:
-    if any(p.status == P.succeeded.value for p in covering) or any(a.status == S.confirmed.value for a in appointments):
+    if any(states.is_paid(p) for p in covering) or any(a.status == S.confirmed.value for a in appointments):
         raise Conflict("This has already been paid.", code="already_paid")
     if any(P(p.status) in states.OPEN for p in covering):
         raise Conflict("We are still confirming your last payment attempt with the card processor. "
@@ -203,7 +203,7 @@ def charged_cents(payment: Payment) -> int:
 def refunded_cents(payment: Payment, appointment: Appointment | None = None) -> int:
     """What is refunded or being refunded (a refund whose outcome is not known yet counts: never refund twice)."""
     query = select(func.coalesce(func.sum(Refund.amount_cents), 0)).where(
-        Refund.payment_id == payment.id, Refund.status != R.failed.value)
+        Refund.payment_id == payment.id, Refund.status.in_(states.counting_refund_statuses()))
     if appointment is not None:
         query = query.where(Refund.appointment_id == appointment.id)
     return db.session.scalar(query)
@@ -228,7 +228,7 @@ def refund_payment(actor: User | None, payment: Payment, amount_cents: int, reas
     db.session.add(refund)
     db.session.flush()
     _send_refund(refund, payment, actor)
-    if refund.status != R.failed.value:
+    if states.refund_counts(refund):
         refund_made.send(refund, actor=actor)
     return refund
 
@@ -238,9 +238,10 @@ def _send_refund(refund: Refund, payment: Payment, actor: User | None) -> None:
         result = gateway.refund(intent_id=payment.stripe_payment_intent_id, amount_cents=refund.amount_cents,
                                 refund_id=refund.id, idempotency_key=f"refund-{refund.id}")
     except gateway.StripeUnavailable:
-        refund.status = R.unknown.value
+        states.move_refund(refund, R.unknown)
     except gateway.StripeRefused as error:
-        refund.status, refund.reason = R.failed.value, f"{refund.reason} (refused by Stripe: {error.message})"
+        states.move_refund(refund, R.failed)
+        refund.reason = f"{refund.reason} (refused by Stripe: {error.message})"
     else:
         record_refund(refund, result, actor)
     db.session.flush()
@@ -248,7 +249,8 @@ def _send_refund(refund: Refund, payment: Payment, actor: User | None) -> None:
 
 def record_refund(refund: Refund, result: gateway.RefundResult, actor: User | None = None) -> None:
     """Stripe refunded: the refund succeeded and the ledger gets its row (unique Stripe id)."""
-    refund.stripe_refund_id, refund.status = result.id, R.succeeded.value
+    refund.stripe_refund_id = result.id
+    states.move_refund(refund, R.succeeded)
     db.session.add(LedgerEntry(payment_id=refund.payment_id, refund_id=refund.id, kind=LedgerKind.refund.value,
                                amount_cents=result.amount, currency=result.currency, stripe_object_id=result.id,
                                user_id=actor.id if actor else None))
@@ -258,7 +260,7 @@ def record_refund(refund: Refund, result: gateway.RefundResult, actor: User | No
 
 def paid_allocations(appointment: Appointment) -> list[PaymentAllocation]:
     return list(db.session.scalars(select(PaymentAllocation).join(Payment).where(
-        PaymentAllocation.appointment_id == appointment.id, Payment.status == P.succeeded.value)))
+        PaymentAllocation.appointment_id == appointment.id, Payment.status.in_(states.paid_statuses()))))
 
 
 def paid_for(appointment: Appointment) -> int:
