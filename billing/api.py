@@ -259,4 +259,4 @@ def package_json(balance: packages.Balance) -> dict:
     return {"id": purchase.id, "patient_id": purchase.patient_id, "service": purchase.service_code,
             "sessions": purchase.sessions, "price_cents": purchase.price_cents, "currency": purchase.currency,
             "payment": payment_summary(purchase.payment), "used": balance.used, "returned": balance.returned,
-            "remaining": balance.remaining, "created_at": local_iso(purchase.created_at)}
+            "taken_back": balance.taken_back, "remaining": balance.remaining, "created_at": local_iso(purchase.created_at)}

@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from blinker import Namespace
 from sqlalchemy import func, select
 
-from billing import notifications, policy, states, stripe_gateway as gateway
+from billing import notifications, packages, policy, states, stripe_gateway as gateway
+from billing.keys import next_key
 from billing.models import (
     LedgerEntry, LedgerKind, Payment, PaymentAllocation, PaymentStatus as P, Refund, RefundStatus as R,
 )
@@ -66,13 +67,6 @@ def start_payment(actor: User, appointments: list[Appointment], idempotency_scop
     db.session.add(payment)
     db.session.flush()
     return payment
-
-
-def next_key(prefix: str) -> str:
-    """`pay-appointment-7-attempt-3`: deterministic, so a retried call reaches Stripe with the same key."""
-    attempts = db.session.scalar(select(func.count()).select_from(Payment).where(
-        Payment.idempotency_key.startswith(prefix, autoescape=True)))
-    return f"{prefix}{attempts + 1}"
 
 
 def _refuse_unpayable(appointments: list[Appointment], covering: list[Payment], now: datetime) -> None:
@@ -222,6 +216,7 @@ def refund_payment(actor: User | None, payment: Payment, amount_cents: int, reas
     if amount_cents <= 0 or amount_cents > remaining:
         message = f"You can refund at most {notifications.dollars(remaining)} on this payment."
         raise ValidationError(message, code="refund_too_large", fields={"amount_cents": message})
+    packages.refuse_refund_of_used_credits(payment, refunded_cents(payment) + amount_cents)
     refund = Refund(payment_id=payment.id, appointment_id=appointment.id if appointment else None,
                     amount_cents=amount_cents, currency=payment.currency, reason=reason,
                     created_by_id=actor.id if actor else None)
