@@ -12,16 +12,28 @@ from sqlalchemy import case, func, select
 from billing import states
 from billing.keys import next_key
 from billing.models import CreditKind, PackageCredit, PackagePurchase, Payment, Refund
-from booking import states as booking_states
-from booking.models import Appointment, AppointmentStatus as S
+from booking import states as booking_states, treatments as booking_treatments
+from booking.models import Appointment, AppointmentStatus as S, Service
 from clinic import formatting
 from clinic.database import utcnow
-from clinic.errors import ValidationError
+from clinic.errors import DomainError, ValidationError
 from clinic.extensions import db
-from clinic.models import User
+from clinic.models import Patient, User
 from clinic.settings import clinic_settings
 
 SERVICE_CODE = "iv-ketamine"  # what the induction package's credits pay for
+
+
+def may_buy(patient: Patient | None) -> bool:
+    """A patient a clinician has cleared for the treatment the credits pay for (the page offers it to them)."""
+    service = db.session.scalar(select(Service).where(Service.code == SERVICE_CODE))
+    if patient is None or service is None:
+        return False
+    try:
+        booking_treatments.protocol_for(patient, service, None, utcnow())
+    except DomainError:
+        return False
+    return True
 
 
 def start_purchase(actor: User) -> PackagePurchase:

@@ -183,3 +183,24 @@ def test_a_package_refund_covering_used_credits_is_refused_and_the_unused_ones_c
     assert (package["used"], package["returned"], package["taken_back"], package["remaining"]) == (6, 1, 1, 0)
     assert refunds_at_stripe(localstripe_url) == [41670]
     assert refund(client, payment_id, 1).json["error"]["code"] == "refund_covers_used_credits"
+
+
+def test_the_package_page_sells_with_the_pay_steps_card_form_only_to_a_cleared_patient(stripe_app, localstripe_url):
+    from tests.booking.test_pages import sign_in
+    page = stripe_app.test_client()
+    assert page.get("/account/package").status_code in (302, 401)  # signed out: to the sign-in page
+    sign_in(page, "patient@clinic.test")
+    account = page.get("/account").get_data(as_text=True)
+    assert 'id="package-offer"' in account and 'href="/account/package"' in account
+    before = page.get("/account/package")
+    html = before.get_data(as_text=True)
+    assert before.status_code == 200 and 'id="package-needs-clearance"' in html and "data-pay-form" not in html
+    cleared_patient(stripe_app)
+    after = page.get("/account/package")
+    html = after.get_data(as_text=True)
+    assert 'data-pay-form data-pay-url="/api/v1/packages"' in html and "Pay $2,500.00" in html
+    assert "6 IV ketamine infusions for $2,500.00" in html and "You have no\n      package yet." in html
+    assert f"script-src 'self' {localstripe_url}" in after.headers["Content-Security-Policy"]
+    staff = stripe_app.test_client()
+    sign_in(staff, "billing@clinic.test")
+    assert staff.get("/account/package").status_code in (403, 404)
