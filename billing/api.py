@@ -18,7 +18,6 @@ from clinic.auth_context import require_api_user
 from clinic.errors import Conflict, Forbidden, NotFound, ValidationError
 from clinic.extensions import csrf, db, limiter
 from clinic.models import Role, User
-from clinic.settings import clinic_settings
 
 BILLING_ROLES = (Role.billing, Role.admin)
 
@@ -192,10 +191,8 @@ def refund_payment(payment_id: int):
 @bp.get("/appointments/<int:appointment_id>/cancellation")
 def cancellation_preview(appointment_id: int):
     appointment = queries.visible_appointment(require_api_user(), appointment_id)
-    preview = services.cancellation_preview(appointment)
-    policy = packages.credit_policy(clinic_settings().full_refund_hours) if packages.used_credit(appointment) \
-        else preview.policy
-    return jsonify(refund_cents=preview.refund_cents, currency=appointment.currency, policy=policy)
+    terms = services.cancellation_terms(appointment)
+    return jsonify(refund_cents=terms.refund_cents, currency=appointment.currency, policy=terms.policy)
 
 
 @billing_bp.post("/webhooks/stripe")

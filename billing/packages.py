@@ -165,13 +165,18 @@ def used_credit(appointment: Appointment) -> PackageCredit | None:
 def return_if_within_policy(appointment: Appointment, now: datetime | None = None) -> bool:
     """Cancelled at least the full-refund notice ahead, the credit comes back; later (or a no-show) it is used."""
     credit = used_credit(appointment)
-    hours = (appointment.starts_at - (now or utcnow())).total_seconds() / 3600
-    if credit is None or hours < clinic_settings().full_refund_hours:
+    if credit is None or not credit_comes_back(appointment, now):
         return False
     db.session.add(PackageCredit(purchase_id=credit.purchase_id, appointment_id=appointment.id,
                                  kind=CreditKind.returned.value))
     db.session.flush()
     return True
+
+
+def credit_comes_back(appointment: Appointment, now: datetime | None = None) -> bool:
+    """Cancelled now, at least the full-refund notice ahead, a session paid with a credit gets it back."""
+    hours = (appointment.starts_at - (now or utcnow())).total_seconds() / 3600
+    return hours >= clinic_settings().full_refund_hours
 
 
 def credit_policy(hours: int) -> str:

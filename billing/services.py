@@ -6,6 +6,7 @@ leaves a row to settle later (webhook or `flask stripe sync`) and never a second
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from blinker import Namespace
@@ -268,6 +269,26 @@ def cancellation_preview(appointment: Appointment, now: datetime | None = None) 
     return policy.cancellation_refund(paid_for(appointment), appointment.starts_at, now or utcnow(),
                                       full_refund_hours=settings.full_refund_hours,
                                       late_keep_percent=settings.late_cancel_keep_percent)
+
+
+@dataclass(frozen=True)
+class CancellationTerms:
+    """What cancelling now would give back, said before anyone confirms: money by the policy, or a package credit."""
+    refund_cents: int
+    paid_cents: int
+    policy: str
+    credit: bool = False  # paid with a package credit
+    credit_back: bool = False  # and cancelling now returns it
+
+
+def cancellation_terms(appointment: Appointment, now: datetime | None = None) -> CancellationTerms:
+    now = now or utcnow()
+    preview = cancellation_preview(appointment, now)
+    if packages.used_credit(appointment) is None:
+        return CancellationTerms(preview.refund_cents, paid_for(appointment), preview.policy)
+    return CancellationTerms(preview.refund_cents, paid_for(appointment),
+                             packages.credit_policy(clinic_settings().full_refund_hours), credit=True,
+                             credit_back=packages.credit_comes_back(appointment, now))
 
 
 def refund_cancelled(appointment: Appointment, actor: User | None = None, now: datetime | None = None) -> dict | None:

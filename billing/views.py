@@ -26,10 +26,13 @@ bp = Blueprint("billing", __name__, cli_group="stripe", static_folder="static", 
 
 
 BILLING_STAFF = (Role.billing, Role.admin)
+
+
 @bp.app_context_processor
 def package_credits_helper() -> dict:
-    """`package_credits(patient_id)` for the patient's account page, which booking renders without importing billing."""
-    return {"package_credits": packages.credits}
+    """`package_credits(patient_id)` for the patient's account page and `cancellation_terms(appointment)` for the
+    account and manage pages' cancel step, which booking renders without importing billing."""
+    return {"package_credits": packages.credits, "cancellation_terms": services.cancellation_terms}
 
 
 @bp.get("/billing")
