@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from booking import calendar_feeds, claims, links, notifications, queries, services
+from booking import calendar_feeds, claims, links, notifications, queries, services, states
 from booking.api import ics_response
 from booking.models import Appointment, Chair, Service
 from booking.serialize import local_iso
@@ -41,7 +41,7 @@ def _settings_for_page():
 def _helpers():
     return {"clinic_settings": _settings_for_page, "manage_token": links.manage_token,
             "local_datetime": notifications.local_datetime,
-            "local_time": notifications.local_time}
+            "local_time": notifications.local_time, "live_statuses": states.live()}
 
 
 # US forms of dates and times for the pages. A shared formatting module may register the same names later;
