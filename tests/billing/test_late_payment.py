@@ -181,3 +181,33 @@ def test_a_series_paid_late_with_one_place_taken_is_refunded_whole(stripe_app, l
         refunded = db.session.scalars(select(LedgerEntry.amount_cents).where(LedgerEntry.kind == "refund")).all()
         assert sum(refunded) == total
         assert len(outbox(stripe_app, "payment_late_refunded")) == 1
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_a_late_payment_racing_bookings_for_its_place_ends_either_kept_or_refunded_never_both(
+        held, localstripe_url, stripe_app, round_):
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import datetime
+    client, headers, appointment = held
+    response = pay(client, headers, appointment["id"], card(localstripe_url, THREE_D_SECURE))
+    lapse(stripe_app, [appointment["id"]], tidy=False)
+    intent = authenticate(localstripe_url, response.json["next_action"]["client_secret"])
+    start = datetime.fromisoformat(appointment["start"])
+
+    def guest(n):
+        body = {**guest_booking(start.date(), start.hour, email=f"racer{n}@example.com"), "start": start.isoformat()}
+        return stripe_app.test_client().post("/api/v1/appointments", json=body).status_code
+
+    with ThreadPoolExecutor(3) as pool:
+        webhook = pool.submit(settle, stripe_app, intent, "webhook")
+        guests = list(pool.map(guest, range(2)))
+        webhook.result()
+    status = client.get(f"/api/v1/appointments/{appointment['id']}", headers=headers).json["appointment"]["status"]
+    with stripe_app.app_context():
+        active = db.session.scalars(select(Reservation).where(Reservation.appointment_id == appointment["id"],
+                                                              Reservation.active)).all()
+    if status == "confirmed":  # kept: its place is really held, and at most one guest got a clinician beside it
+        assert len(active) == 2 and refunds_at_stripe(localstripe_url) == [] and guests.count(201) <= 1
+    else:  # both guests took the clinicians first: refunded in full, nothing held
+        assert status == "cancelled" and active == [] and guests == [201, 201]
+        assert refunds_at_stripe(localstripe_url) == [appointment["amount_due_cents"]]
