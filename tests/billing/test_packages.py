@@ -89,10 +89,15 @@ def test_cancelling_within_policy_returns_the_credit_and_a_late_one_keeps_it(str
     first, second = book_series(client, headers)[:2]
     preview = client.get(f"/api/v1/appointments/{first['id']}/cancellation", headers=headers).json
     assert preview["refund_cents"] == 0 and "package credit" in preview["policy"] and "48 hours" in preview["policy"]
+    from tests.booking.test_pages import sign_in
+    page = stripe_app.test_client()
+    sign_in(page, "patient@clinic.test")
+    assert "Cancelling now gives the package credit back" in page.get("/account").get_data(as_text=True)
     cancelled = client.post(f"/api/v1/appointments/{first['id']}/cancel", headers=headers)
     assert cancelled.status_code == 200 and cancelled.json["refund"] is None  # no money moves: the credit does
     assert client.get("/api/v1/packages", headers=headers).json["credits_remaining"] == 1
     move_start_to(stripe_app, second["id"], 20)
+    assert "Cancelling now uses the package credit" in page.get("/account").get_data(as_text=True)
     assert client.post(f"/api/v1/appointments/{second['id']}/cancel", headers=headers).status_code == 200
     package = client.get("/api/v1/packages", headers=headers).json["packages"][0]
     assert (package["used"], package["returned"], package["remaining"]) == (6, 1, 1)
