@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 from sqlalchemy import select
 
-from booking import calendar_feeds, claims, demo, links, notifications, queries, services
+from booking import calendar_feeds, claims, demo, links, notifications, queries, services, states
 from booking.api import ics_response
 from booking.models import Appointment, Chair, Service
 from booking.serialize import local_iso
@@ -37,7 +37,7 @@ navigation.add(bp, navigation.Link("booking.home", "Home", 10), navigation.Link(
 def _helpers():
     return {"manage_token": links.manage_token,
             "local_datetime": notifications.local_datetime,
-            "local_time": notifications.local_time}
+            "local_time": notifications.local_time, "live_statuses": states.live()}
 
 
 @bp.get("/")

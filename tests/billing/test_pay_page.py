@@ -57,3 +57,18 @@ def test_three_d_secure_is_passed_in_the_dialog_and_the_treatment_confirmed(page
     page.get_by_text("your treatment is confirmed").wait_for()
     assert only_appointment(stripe_app).status == "confirmed"
     assert page.console.errors == []
+
+
+def test_a_cleared_patient_buys_the_induction_package_through_the_same_card_field(page, live_server, stripe_app,
+                                                                                  localstripe_url):
+    sign_in_cleared_patient(page, live_server, stripe_app)
+    page.get_by_role("link", name="Prepaid induction package").click()
+    page.wait_for_url(f"{live_server}/account/package")
+    policy = page.request.get(page.url).headers["content-security-policy"]
+    assert f"script-src 'self' {localstripe_url};" in policy
+    type_card(page, GOOD)
+    page.get_by_role("button", name="Pay $2,500.00").click()
+    page.get_by_text("your package is paid").wait_for()
+    assert page.console.errors == []
+    page.goto(f"{live_server}/account")
+    assert "6</strong> prepaid IV infusions" in page.locator("#package-credits").inner_html()

@@ -7,7 +7,8 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from booking.protocols import readable_date
 from clinic.extensions import db
-from tests.factories import (api_token, assert_keeps_induction_rules, at, book, clear_patient, DRIVER, local, NEW_YORK, next_weekday, past_treatment, patient_login)
+from tests.factories import (api_token, assert_keeps_induction_rules, at, book, clear_patient, DRIVER, local,
+                             NEW_YORK, next_weekday, past_treatment, patient_login)
 
 
 def service_info(client, code: str) -> dict:
