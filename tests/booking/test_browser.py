@@ -470,3 +470,83 @@ def test_the_price_table_fits_a_phone(page, live_server, tmp_path):
     prices = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path) / "home-prices-390.png"
     page.locator("#services-title ~ .table-wrap").screenshot(path=str(prices))
     assert path.stat().st_size > 0 and prices.stat().st_size > 0
+
+
+# --- Stale availability answers -----------------------------------------------------------------------------------
+
+COUNT_AVAILABILITY_ANSWERS = """
+  window.availabilityAnswers = 0;
+  const json = Response.prototype.json;
+  Response.prototype.json = function () {
+    const counted = this.url.includes("/api/v1/availability");
+    return json.call(this).then((body) => { if (counted) window.availabilityAnswers += 1; return body; });
+  };
+"""
+
+
+class HeldAvailability:
+    """Answers GET /api/v1/availability from the real server, but holds the answer to request number `hold`
+    until release(); later requests get only their last day's slots, so the page shows which answer it used."""
+
+    def __init__(self, page, hold: int):
+        self.hold, self.count, self.held, self.newest_day = hold, 0, None, None
+        page.route(re.compile(r"/api/v1/availability\?"), self._answer)
+
+    def _answer(self, route) -> None:
+        self.count += 1
+        if self.count == self.hold:
+            self.held = route
+            return
+        response = route.fetch()
+        body = response.json()
+        if self.count > self.hold:
+            self.newest_day = max(s["start"][:10] for s in body["slots"] if s["available"] > 0)
+            body["slots"] = [s for s in body["slots"] if s["start"].startswith(self.newest_day)]
+        route.fulfill(response=response, json=body)
+
+    def release(self) -> None:
+        """The held (older) request's full answer arrives now, after the newer one."""
+        assert self.held is not None, "the request to hold was never made"
+        self.held.fulfill(response=self.held.fetch())
+
+
+def assert_the_newest_answer_stays(page, scope, held: HeldAvailability) -> None:
+    days = scope.locator("[data-slot-days] button")
+    expect(days).to_have_count(1)
+    assert days.first.get_attribute("data-day") == held.newest_day
+    answered = page.evaluate("window.availabilityAnswers")
+    held.release()
+    page.wait_for_function("n => window.availabilityAnswers > n", arg=answered)  # the old answer was read
+    expect(days).to_have_count(1)
+    assert days.first.get_attribute("data-day") == held.newest_day
+    assert all(b.get_attribute("data-start").startswith(held.newest_day)
+               for b in scope.locator("[data-slot-times] button").all())
+    assert "Free times on 1 day." in scope.locator("[data-slot-status]").inner_text()
+
+
+def test_an_older_availability_answer_arriving_last_is_ignored_on_the_booking_page(page, live_server):
+    page.add_init_script(COUNT_AVAILABILITY_ANSWERS)
+    held = HeldAvailability(page, hold=2)
+    open_booking(page, live_server)  # the first answer passes
+    assert page.locator("[data-slot-days] button").count() > 1
+    with page.expect_request(re.compile(r"/api/v1/availability\?")):
+        page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # the second: held
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # the third: answered at once
+    assert_the_newest_answer_stays(page, page.locator("#booking-form"), held)
+    assert page.console.errors == []
+
+
+def test_an_older_availability_answer_arriving_last_is_ignored_on_the_treatment_page(page, live_server, demo):
+    client = demo.test_client()
+    token = client.post("/api/v1/tokens", json={"email": "patient@clinic.test", "password": DEMO_PASSWORD}).json
+    clear_patient(client, token["user"]["patient_id"], protocols=("iv-induction", "im-induction"))
+    sign_in_as(page, live_server, "patient@clinic.test")
+    page.add_init_script(COUNT_AVAILABILITY_ANSWERS)
+    held = HeldAvailability(page, hold=1)
+    with page.expect_request(re.compile(r"/api/v1/availability\?service=iv-ketamine")):
+        page.goto(f"{live_server}/account/treatments")  # IV's times: held
+    form = page.locator("#treatment-form")
+    form.locator("#treatment-service").select_option("im-ketamine")  # IM's times: answered at once
+    assert_the_newest_answer_stays(page, form, held)
+    assert "service=iv-ketamine" in held.held.request.url
+    assert page.console.errors == []
