@@ -273,9 +273,9 @@ def test_clearance_marks_the_intake_reviewed(demo, client):
 # --- outcomes -------------------------------------------------------------------------------------------------------
 
 def pcl5(total: int) -> list[int]:
-    items = [0] * 20
+    items = [0] * len(clinical.PCL5_ITEMS)
     for i in range(total):
-        items[i % 20] += 1
+        items[i % len(items)] += 1
     return items
 
 
@@ -345,6 +345,21 @@ def test_pcl5_page_on_a_phone_and_the_progress_chart(demo, client):
     assert "60" in progress and "40" in progress and "clinically meaningful" in progress
     missing = client.post("/account/pcl5", data={"item_1": "1", "csrf_token": csrf_from(html)})
     assert missing.status_code == 200 and count(demo, OutcomeScore) == 2
+
+
+def test_the_pcl5_item_count_and_score_range_come_from_its_definition(demo, client, monkeypatch):
+    items = client.get("/api/v1/openapi.json").json["paths"]["/outcomes"]["post"]["requestBody"]["content"][
+        "application/json"]["schema"]["properties"]["answers"]
+    assert items["minItems"] == items["maxItems"] == len(clinical.PCL5_ITEMS)
+    assert items["items"]["maximum"] == clinical.PCL5_ITEM_MAX
+    headers, _patient_id = patient_login(client)
+    assert client.post("/api/v1/outcomes", json={"answers": pcl5(30)}, headers=headers).status_code == 201
+    login(client, "patient@clinic.test")
+    progress = client.get("/account/progress").get_data(as_text=True)
+    assert f"out of {clinical.PCL5_MAX}." in progress and f"from 0 to {clinical.PCL5_MAX};" in progress
+    monkeypatch.setattr(clinical, "PCL5_MAX", 100)  # another instrument's scale: the chart follows it
+    progress = client.get("/account/progress").get_data(as_text=True)
+    assert "out of 100." in progress and "from 0 to 100;" in progress and "out of 80" not in progress
 
 
 # --- integration therapy --------------------------------------------------------------------------------------------
