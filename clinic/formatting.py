@@ -101,6 +101,14 @@ def money(cents: int, currency: str = "usd") -> str:
     return f"{sign}{amount} {currency.upper()}"
 
 
+def duration(minutes: int) -> str:
+    """'2 hours', '1 hour 30 minutes', '45 minutes': a length of time given in whole minutes."""
+    hours, rest = divmod(int(minutes), 60)
+    parts = ([f"{hours} hour{'' if hours == 1 else 's'}"] if hours else []) + \
+        ([f"{rest} minute{'' if rest == 1 else 's'}"] if rest or not hours else [])
+    return " ".join(parts)
+
+
 def numeric_date(day: date) -> str:
     """'03/17/2027': zero-padded, the form claims clerks expect on a superbill."""
     return f"{day.month:02d}/{day.day:02d}/{day.year:04d}"
