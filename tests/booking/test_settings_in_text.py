@@ -2,8 +2,11 @@
 numbers written into templates: change the setting, and the sentence changes."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
+from booking import integration
 from booking.models import Service
 from clinic.extensions import db
 from clinic.models import ClinicSettings, OutboxMessage
@@ -79,3 +82,15 @@ def test_the_manage_page_says_the_refund_notice_set(demo, client):
     set_policies(demo, full_refund_hours=72)
     page = client.get(manage).get_data(as_text=True)
     assert "at least 72 hours before" in page and "48 hours" not in page
+
+
+def test_the_integration_page_says_the_window_booking_keeps(demo, client, monkeypatch):
+    headers, patient = patient_login(client)
+    clear_patient(client, patient, protocols=("iv-induction",))
+    treatment = book(client, headers, next_weekday(1)).json["appointment"]
+    sign_in(client)
+    assert "24 to 48 hours after" in client.get(f"/account/integration/{treatment['id']}").get_data(as_text=True)
+    monkeypatch.setattr(integration, "INTEGRATION_FROM", timedelta(hours=12))
+    monkeypatch.setattr(integration, "INTEGRATION_UNTIL", timedelta(hours=36))
+    page = client.get(f"/account/integration/{treatment['id']}").get_data(as_text=True)
+    assert "12 to 36 hours after" in page and "24 to 48" not in page
