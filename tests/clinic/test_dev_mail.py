@@ -111,7 +111,7 @@ def test_make_run_mail_reaches_the_dev_page_round_after_round(demo, client, mail
     _post_form(client, "/register", "/register", name="Nora New", email="nora@example.com", password=STRONG,
                confirm=STRONG)
     _wait_for_mail(folder, 1, sender)
-    _wait_for_idle_rounds(mail_processes["sender_log"], 3, sender)  # the loop must outlive them (it died on the second one)
+    _wait_for_idle_rounds(mail_processes["sender_log"], 3, sender)  # the loop must outlive them (it died on the 2nd)
     confirm = _link_on_dev_page(client, "Confirm your email address")
     assert client.get(confirm).headers["Location"].endswith("/login")
 
