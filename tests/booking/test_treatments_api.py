@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select
 
+from booking.holidays import federal_holidays_between
 from booking.models import Protocol
 from booking.protocols import readable_date
 from clinic.extensions import db
@@ -38,6 +39,19 @@ def set_horizon(app, days: int) -> None:
 
 def local(iso: str) -> datetime:
     return datetime.fromisoformat(iso).astimezone(NEW_YORK)
+
+
+COURSE_DAYS = (0, 2, 4, 7, 9, 11, 14, 18)  # an induction from a Monday, then the days tried after it
+
+
+def holiday_free_monday(offsets=COURSE_DAYS) -> date:
+    """A Monday at least a week ahead none of whose days at `offsets` is a federal holiday (the demo clinic is
+    closed then), for tests that book a whole course on fixed days whatever today's date."""
+    monday = next_weekday(0)
+    holidays = {day for day, _name in federal_holidays_between(monday, monday + timedelta(days=400))}
+    while any(monday + timedelta(days=n) in holidays for n in offsets):
+        monday += timedelta(weeks=1)
+    return monday
 
 
 def assert_keeps_induction_rules(days: list[date]) -> None:
@@ -138,7 +152,7 @@ def test_uncleared_patients_availability_offers_no_treatment(demo, client):
 def test_sixth_induction_treatment_is_allowed_and_a_seventh_refused(demo, client):
     headers, patient_id = patient_login(client)
     clear_patient(client, patient_id, protocols=("iv-induction",))
-    monday = next_weekday(0)
+    monday = holiday_free_monday()
     days = [monday + timedelta(days=n) for n in (0, 2, 4, 7, 9, 11)]
     for number, day in enumerate(days, start=1):
         response = book(client, headers, day)
@@ -152,7 +166,7 @@ def test_sixth_induction_treatment_is_allowed_and_a_seventh_refused(demo, client
 def test_with_maintenance_cleared_too_the_seventh_waits_a_week_after_the_last_induction(demo, client):
     headers, patient_id = patient_login(client)
     clear_patient(client, patient_id)  # iv-induction and iv-maintenance
-    monday = next_weekday(0)
+    monday = holiday_free_monday()
     for offset in (0, 2, 4, 7, 9, 11):
         assert book(client, headers, monday + timedelta(days=offset)).json["appointment"]["protocol"] == "iv-induction"
     too_soon = book(client, headers, monday + timedelta(days=14))
