@@ -1,5 +1,5 @@
 """The US forms every page, email and message uses (clinic/formatting.py)."""
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -94,3 +94,10 @@ def test_durations_read_in_hours_and_minutes():
     assert formatting.duration(45) == "45 minutes"
     assert formatting.duration(61) == "1 hour 1 minute"
     assert formatting.duration(0) == "0 minutes"
+
+
+def test_durations_from_a_timedelta_read_as_people_say_them():
+    assert formatting.duration(timedelta(hours=1)) == "1 hour"
+    assert formatting.duration(timedelta(hours=24)) == "24 hours"
+    assert formatting.duration(timedelta(days=2)) == "2 days"
+    assert formatting.duration(timedelta(hours=50)) == "50 hours"
