@@ -19,6 +19,7 @@ from werkzeug.serving import make_server
 
 from booking.models import Appointment
 from clinic.extensions import db
+from clinic.settings import clinic_settings
 from tests.conftest import DEMO_PASSWORD, DRIVER, at, clear_patient, guest_booking, next_weekday
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -550,3 +551,15 @@ def test_an_older_availability_answer_arriving_last_is_ignored_on_the_treatment_
     assert_the_newest_answer_stays(page, form, held)
     assert "service=iv-ketamine" in held.held.request.url
     assert page.console.errors == []
+
+
+def test_no_free_times_says_for_how_many_days_and_how_else_to_book(page, live_server, demo):
+    page.route(re.compile(r"/api/v1/availability\?"), lambda route: route.fulfill(json={"slots": []}))
+    page.goto(f"{live_server}/book")
+    status = page.locator("[data-slot-status]")
+    expect(status).to_contain_text("There are no free times in the next 14 days.")
+    with demo.app_context():
+        phone = clinic_settings().phone
+        db.session.remove()
+    assert phone and f"Please call us at {phone}" in status.inner_text()
+    assert page.locator("[data-slot-days] button").count() == 0
