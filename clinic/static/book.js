@@ -62,36 +62,19 @@
 
   function initBookingForm(form, picker) {
     var errors = new ui.ErrorDisplay(form);
-    var submit = form.querySelector("[data-submit]");
-    var label = submit.textContent;
-    submit.disabled = false;
     ui.explainTaken(picker, errors);
-
-    function done() { submit.disabled = false; submit.textContent = label; }
-
-    form.addEventListener("submit", function (event) {
-      event.preventDefault();
-      errors.clear();
-      var body = bookingBody(form);
-      var found = problems(body);
-      var names = Object.keys(found);
-      if (names.length) {
-        errors.show(found[names[0]], found);
-        return;
-      }
-      submit.disabled = true;
-      submit.textContent = "Booking…";
-      ui.postJson(form.dataset.url, body).then(function (result) {
-        if (result.status === 201 && result.payload.appointment) {
-          // Staff go back to the day they booked; a patient goes to the booking's own page.
-          var booked = result.payload.appointment;
-          var next = form.dataset.next ? form.dataset.next + "?day=" + booked.start.slice(0, 10) : null;
-          window.location.assign(next || ui.sameSitePath(booked.manage_url));
-          return;
-        }
-        done();
-        refused(result, picker, errors);
-      }).catch(function () { done(); errors.show(ui.OFFLINE, {}); });
+    ui.sendForm(form, errors, {
+      body: function () { return bookingBody(form); },
+      check: problems,
+      busy: "Booking…",
+      created: function (payload) {
+        if (!payload.appointment) return false;
+        // Staff go back to the day they booked; a patient goes to the booking's own page.
+        var next = form.dataset.next ? form.dataset.next + "?day=" + payload.appointment.start.slice(0, 10) : null;
+        window.location.assign(next || ui.sameSitePath(payload.appointment.manage_url));
+        return true;
+      },
+      refused: function (result) { refused(result, picker, errors); },
     });
   }
 

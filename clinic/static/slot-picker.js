@@ -1,7 +1,7 @@
 /*
  * The one time picker and the one error display of the booking pages (book.js: consultations, rescheduling and
  * the front desk; treatments.js: one treatment and a series). Loaded after clinic-ui.js, as ClinicUI.SlotPicker,
- * ClinicUI.startPicker and ClinicUI.ErrorDisplay.
+ * ClinicUI.startPicker, ClinicUI.ErrorDisplay and ClinicUI.sendForm (the submit flow of their forms).
  *
  * The picker ([data-slot-picker], markup from templates/booking/_slot_picker.html) is fed by GET
  * /api/v1/availability. Only the newest request's answer is shown: an older one arriving late (a slow network,
@@ -324,6 +324,39 @@
     });
   }
 
+  // ---- Sending a booking form ------------------------------------------------------------------------
+
+  /* The submit flow the booking forms share. options: body() -> the JSON to send; check(body) -> {field: message}
+     the browser can already see; summary: the summary's sentence for those (else the first message); busy: the
+     button's label meanwhile; created(payload, done) on 201: true once it has dealt with the answer (it calls
+     done() to free the button if the page stays); refused(result, error) for anything else. */
+  function sendForm(form, errors, options) {
+    var submit = form.querySelector("[data-submit]");
+    var label = submit.textContent;
+    submit.disabled = false;
+    function done() { submit.disabled = false; submit.textContent = label; }
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      errors.clear();
+      var body = options.body();
+      var found = options.check(body);
+      var names = Object.keys(found);
+      if (names.length) {
+        errors.show(options.summary || found[names[0]], found);
+        return;
+      }
+      submit.disabled = true;
+      submit.textContent = options.busy;
+      ui.postJson(form.dataset.url, body).then(function (result) {
+        if (result.status === 201 && options.created(result.payload, done)) return;
+        done();
+        options.refused(result, ui.failure(result));
+      }).catch(function () { done(); errors.show(ui.OFFLINE, {}); });
+    });
+  }
+
+  ui.sendForm = sendForm;
   ui.SlotPicker = SlotPicker;
   ui.startPicker = startPicker;
   ui.ErrorDisplay = ErrorDisplay;

@@ -32,39 +32,29 @@
   function initTreatmentForm(form) {
     var picker = ui.startPicker(form.querySelector("[data-slot-picker]"));
     var errors = new ui.ErrorDisplay(form);
-    var submit = form.querySelector("[data-submit]");
-    var label = submit.textContent;
     var service = form.querySelector('select[name="service"]');
-    submit.disabled = false;
     service.addEventListener("change", function () { picker.changeService(service.value); });
     ui.explainTaken(picker, errors);
-
-    function done() { submit.disabled = false; submit.textContent = label; }
-
-    form.addEventListener("submit", function (event) {
-      event.preventDefault();
-      errors.clear();
-      var body = { service: service.value, start: picker.input.value, driver: driverOf(form) };
-      var missing = missingDriver(body.driver);
-      if (!body.start) missing.start = "Please choose a day and time.";
-      if (Object.keys(missing).length) {
-        errors.show("Please complete the form.", missing);
-        return;
-      }
-      submit.disabled = true;
-      submit.textContent = "Holding…";
-      ui.postJson(form.dataset.url, body).then(function (result) {
-        if (result.status === 201 && result.payload.appointment) {
-          var booked = result.payload.appointment;
-          window.location.assign(booked.status === "pending_payment" ? "/account/pay/appointments/" + booked.id
-            : ui.sameSitePath(booked.manage_url));
-          return;
-        }
-        var error = ui.failure(result);
-        done();
+    ui.sendForm(form, errors, {
+      body: function () { return { service: service.value, start: picker.input.value, driver: driverOf(form) }; },
+      check: function (body) {
+        var missing = missingDriver(body.driver);
+        if (!body.start) missing.start = "Please choose a day and time.";
+        return missing;
+      },
+      summary: "Please complete the form.",
+      busy: "Holding…",
+      created: function (payload) {
+        var booked = payload.appointment;
+        if (!booked) return false;
+        window.location.assign(booked.status === "pending_payment" ? "/account/pay/appointments/" + booked.id
+          : ui.sameSitePath(booked.manage_url));
+        return true;
+      },
+      refused: function (result, error) {
         if (result.status === 409) picker.load("We have refreshed the free times.", true);
         errors.show(error.message, error.fields || {});
-      }).catch(function () { done(); errors.show(ui.OFFLINE, {}); });
+      },
     });
   }
 
@@ -75,51 +65,50 @@
     return clock ? ui.dayLabel(clock.date) + " at " + ui.timeLabel(clock) : iso;
   }
 
+  function seriesBody(form) {
+    var data = new FormData(form);
+    return { protocol: data.get("protocol"), first_date: data.get("first_date") || "",
+      preferred_time: (data.get("preferred_time") || "").slice(0, 5), weekdays: data.getAll("weekdays"),
+      driver: driverOf(form) };
+  }
+
+  function seriesProblems(body) {
+    var missing = missingDriver(body.driver);
+    if (!body.first_date) missing.first_date = "Please choose the first date.";
+    if (!/^\d{2}:\d{2}$/.test(body.preferred_time)) missing.preferred_time = "Please give a time like 09:00.";
+    return missing;
+  }
+
+  /* The held sessions, each linked to its own page, and the way to pay for them all. */
+  function showSeries(form, result, appointments) {
+    var list = result.querySelector("[data-series-list]");
+    list.replaceChildren();
+    appointments.forEach(function (appointment) {
+      var item = el("li");
+      item.appendChild(el("a", { href: ui.sameSitePath(appointment.manage_url) }, sessionLabel(appointment.start)));
+      list.appendChild(item);
+    });
+    var pay = result.querySelector("[data-series-pay]");
+    if (pay) pay.setAttribute("href", "/account/pay/series/" + appointments[0].series_id);
+    form.hidden = true;
+    result.hidden = false;
+    result.focus();
+  }
+
   function initSeriesForm(form) {
     var errors = new ui.ErrorDisplay(form);
-    var submit = form.querySelector("[data-submit]");
-    var label = submit.textContent;
-    var result = document.querySelector("[data-series-result]");
-    submit.disabled = false;
-
-    function done() { submit.disabled = false; submit.textContent = label; }
-
-    form.addEventListener("submit", function (event) {
-      event.preventDefault();
-      errors.clear();
-      var data = new FormData(form);
-      var body = { protocol: data.get("protocol"), first_date: data.get("first_date") || "",
-        preferred_time: (data.get("preferred_time") || "").slice(0, 5), weekdays: data.getAll("weekdays"),
-        driver: driverOf(form) };
-      var missing = missingDriver(body.driver);
-      if (!body.first_date) missing.first_date = "Please choose the first date.";
-      if (!/^\d{2}:\d{2}$/.test(body.preferred_time)) missing.preferred_time = "Please give a time like 09:00.";
-      if (Object.keys(missing).length) {
-        errors.show("Please complete the form.", missing);
-        return;
-      }
-      submit.disabled = true;
-      submit.textContent = "Finding your sessions…";
-      ui.postJson(form.dataset.url, body).then(function (response) {
+    ui.sendForm(form, errors, {
+      body: function () { return seriesBody(form); },
+      check: seriesProblems,
+      summary: "Please complete the form.",
+      busy: "Finding your sessions…",
+      created: function (payload, done) {
+        if (!payload.appointments) return false;
         done();
-        if (response.status === 201 && response.payload.appointments) {
-          var list = result.querySelector("[data-series-list]");
-          list.replaceChildren();
-          response.payload.appointments.forEach(function (appointment) {
-            var item = el("li");
-            item.appendChild(el("a", { href: ui.sameSitePath(appointment.manage_url) }, sessionLabel(appointment.start)));
-            list.appendChild(item);
-          });
-          var pay = result.querySelector("[data-series-pay]");
-          if (pay) pay.setAttribute("href", "/account/pay/series/" + response.payload.appointments[0].series_id);
-          form.hidden = true;
-          result.hidden = false;
-          result.focus();
-          return;
-        }
-        var error = ui.failure(response);
-        errors.show(error.message, error.fields || {});
-      }).catch(function () { done(); errors.show(ui.OFFLINE, {}); });
+        showSeries(form, document.querySelector("[data-series-result]"), payload.appointments);
+        return true;
+      },
+      refused: function (result, error) { errors.show(error.message, error.fields || {}); },
     });
   }
 

@@ -563,3 +563,28 @@ def test_no_free_times_says_for_how_many_days_and_how_else_to_book(page, live_se
         db.session.remove()
     assert phone and f"Please call us at {phone}" in status.inner_text()
     assert page.locator("[data-slot-days] button").count() == 0
+
+
+def test_the_treatment_pages_two_forms_show_their_errors_each_by_its_own_fields(page, live_server, demo):
+    sign_in_cleared_patient(page, live_server, demo)
+    page.goto(f"{live_server}/account/treatments")
+    page.locator("#treatment-form [data-slot-days] button").first.wait_for()
+    page.get_by_role("button", name="Hold this treatment").click()
+    summary = page.locator("#treatment-errors")
+    summary.wait_for(state="visible")
+    assert summary.locator("li").all_inner_texts() == [
+        "Please complete the form.", "Please give your driver's name.", "Please give your driver's phone number.",
+        "Please say how your driver is related to you.", "Please choose a day and time."]
+    assert page.locator("#one-driver-name").get_attribute("aria-invalid") == "true"
+    assert "treatment-form-name-error" in page.locator("#one-driver-name").get_attribute("aria-describedby")
+    assert "Please choose a day and time." in page.locator("#treatment-form-start-error").inner_text()
+
+    page.get_by_role("button", name="Hold the whole series").click()
+    series_summary = page.locator("#series-errors")
+    series_summary.wait_for(state="visible")
+    assert "Please give your driver's name." in page.locator("#series-form-name-error").inner_text()
+    assert page.locator("#series-driver-name").get_attribute("aria-invalid") == "true"
+    assert page.locator("#one-driver-name").get_attribute("aria-invalid") == "true"  # the other form's stay
+    summary.get_by_role("link", name="Please give your driver's name.").click()
+    assert page.locator("#one-driver-name").evaluate("node => node === document.activeElement")
+    assert page.console.errors == []
