@@ -47,6 +47,17 @@ def test_the_home_page_says_the_fasting_and_driving_hours_set(demo, client):
     assert "for 4 hours before" not in after and "24 hours afterwards" not in after
 
 
+def test_the_consultation_pages_say_how_long_the_consultation_is(demo, client):
+    assert "15 minutes with one of our clinicians" in client.get("/book").get_data(as_text=True)
+    assert "15 minutes with a clinician" in client.get("/").get_data(as_text=True)
+    with demo.app_context():
+        db.session.scalars(select(Service).where(Service.code == "consultation")).one().duration_minutes = 20
+        db.session.commit()
+        db.session.remove()
+    assert "20 minutes with one of our clinicians" in client.get("/book").get_data(as_text=True)
+    assert "20 minutes with a clinician" in client.get("/").get_data(as_text=True)
+
+
 def test_the_treatment_page_says_the_hours_set_and_the_services_monitoring(demo, client):
     sign_in(client)
     clear_patient(client.application.test_client(), patient_id(client), protocols=("iv-induction",))
