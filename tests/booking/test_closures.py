@@ -124,6 +124,8 @@ def test_a_closure_form_with_mistakes_says_what_to_fix(demo, admin):
     html = odd.get_data(as_text=True)
     assert odd.status_code == 422 and "Choose the last day." in html and "Say why" in html
     assert 'aria-invalid="true"' in html
+    summary = html.split("data-error-summary", 1)[1].split("</div>", 1)[0]  # the one error summary macro
+    assert "There is a problem" in summary and "Please correct the fields marked below." in summary
 
 
 @pytest.mark.parametrize("email", ["frontdesk@clinic.test", "patient@clinic.test"])
