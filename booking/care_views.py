@@ -49,7 +49,7 @@ def integration(appointment_id: int):
     db.session.commit()
     return render_template("clinical/integration.html", treatment=treatment, days=_by_local_day(found),
                            problem=problem, booked=after_treatment.integration_booked(treatment), readable_date=readable_date,
-                           local_iso=local_iso)
+                           local_iso=local_iso, window=after_treatment.window_hours())
 
 
 def _by_local_day(found: list) -> list[tuple[date, list]]:

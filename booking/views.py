@@ -49,7 +49,9 @@ def home():
 @bp.get("/book")
 def book():
     today = utcnow().astimezone(clinic_zone()).date()
-    return render_template("booking/book.html", today=today.isoformat(), service="consultation")
+    consultation = db.session.scalar(select(Service).where(Service.code == "consultation", Service.active))
+    return render_template("booking/book.html", today=today.isoformat(), service="consultation",
+                           minutes=consultation.duration_minutes if consultation else None)
 
 
 @bp.get("/appointments/manage/<token>")

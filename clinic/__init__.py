@@ -90,7 +90,7 @@ def _register_filters(app: Flask) -> None:
         long_date=_in_clinic_zone(formatting.long_date), short_date=_in_clinic_zone(formatting.short_date),
         clock=_in_clinic_zone(formatting.clock), date_time=_in_clinic_zone(formatting.date_time),
         zone_name=lambda zone=None: formatting.zone_name(zone or clinic_settings().timezone),
-        money=formatting.money,
+        money=formatting.money, duration=formatting.duration,
     )
 
 

@@ -123,7 +123,7 @@ def register():
     if form.validate_on_submit():
         accounts.register_patient(form.name.data, form.email.data, form.password.data)
         db.session.commit()
-        return render_template("auth/check_email.html", email=form.email.data)
+        return render_template("auth/check_email.html", email=form.email.data, valid_for=accounts.VERIFY_MAX_AGE)
     return render_template("auth/register.html", form=form)
 
 
@@ -145,7 +145,8 @@ def forgot_password():
     if form.validate_on_submit():
         accounts.request_password_reset(form.email.data)
         db.session.commit()
-        return render_template("auth/check_email.html", email=form.email.data, reset=True)
+        return render_template("auth/check_email.html", email=form.email.data, reset=True,
+                               valid_for=accounts.reset_lifetime())
     return render_template("auth/forgot_password.html", form=form)
 
 

@@ -121,6 +121,7 @@ class Chart:
     gridlines: list[tuple[int, float]]
     baseline_y: float | None
     threshold_y: float | None
+    scale_max: int  # the highest score the instrument gives (clinical.pcl5)
 
     @property
     def polyline(self) -> str:
@@ -142,8 +143,9 @@ def pcl5_chart(summary: clinical.OutcomeSummary) -> Chart | None:
     points = [ChartPoint(x(i), y(s.score), s.score, formatting.long_date(s.taken_at, clinic_zone(), weekday=False))
               for i, s in enumerate(summary.scores)]
     threshold = summary.baseline - clinical.MEANINGFUL_FALL
-    return Chart(width, height, left, right, points, [(v, y(v)) for v in range(0, clinical.PCL5_MAX + 1, 20)],
-                 y(summary.baseline), y(threshold) if threshold >= 0 else None)
+    gridlines = [(v, y(v)) for v in range(0, clinical.PCL5_MAX + 1, max(1, clinical.PCL5_MAX // 4))]
+    return Chart(width, height, left, right, points, gridlines, y(summary.baseline),
+                 y(threshold) if threshold >= 0 else None, clinical.PCL5_MAX)
 
 
 # --- patient pages ------------------------------------------------------------------------------------------------

@@ -122,13 +122,6 @@ def fill_driver(page, prefix: str) -> None:
     page.locator(f"#{prefix}-driver-phone").fill(DRIVER["phone"])
     page.locator(f"#{prefix}-driver-relationship").fill(DRIVER["relationship"])
 
-def sign_in_as(page, live_server, email: str) -> None:
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
-
 
 def type_card(page, number: str) -> None:
     field = page.locator("[data-card-element]")

@@ -5,6 +5,10 @@ a clearance, a payment), and rows written straight to the database for what the 
 hold already run out). Plain data for billing documents lives beside them in tests/billing/factories.py."""
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import time as time_module
 import re
 import secrets
 import shutil
@@ -260,3 +264,50 @@ def assert_keeps_induction_rules(days: list[date]) -> None:
     assert all((b - a).days >= 2 for a, b in zip(days, days[1:])), days
     assert all(sum(d <= x < d + timedelta(days=7) for x in days) <= 3 for d in days), days
     assert (days[-1] - days[0]).days <= 28, days
+
+
+def take_the_place(client, start_iso: str) -> None:
+    """Two guest consultations at the same start keep both clinicians busy: no treatment can start then."""
+    start = datetime.fromisoformat(start_iso)
+    for n in range(2):
+        body = {**guest_booking(start.date(), start.hour, start.minute, email=f"guest{n}@example.com"),
+                "start": start.isoformat()}
+        response = client.post("/api/v1/appointments", json=body)
+        assert response.status_code == 201, response.json
+
+
+def cleared_patient(app):
+    client = app.test_client()
+    headers, patient_id = patient_login(client)
+    clear_patient(client, patient_id)
+    return client, headers
+
+def buy(client, headers, base, number=None):
+    method = card(base, number) if number else card(base)
+    return client.post("/api/v1/packages", headers=headers, json={"payment_method": method})
+
+def book_series(client, headers):
+    response = client.post("/api/v1/series", headers=headers, json={
+        "protocol": "iv-induction", "first_date": next_weekday(0).isoformat(), "driver": DRIVER})
+    assert response.status_code == 201, response.json
+    return response.json["appointments"]
+
+
+def signed(app, event: dict, secret: str | None = None) -> tuple[bytes, dict]:
+    payload = json.dumps(event).encode()
+    stamp = int(time_module.time())
+    key = (secret or app.config["STRIPE_WEBHOOK_SECRET"]).encode()
+    signature = hmac.new(key, b"%d.%s" % (stamp, payload), hashlib.sha256).hexdigest()
+    return payload, {"Stripe-Signature": f"t={stamp},v1={signature}", "Content-Type": "application/json"}
+
+
+def sign_in_for_scripts(client, email: str = PATIENT) -> str:
+    """Sign in through /login; returns the CSRF token the pages' scripts send as X-CSRFToken."""
+    sign_in(client, email)
+    return csrf_from(client.get("/account/treatments").get_data(as_text=True))
+
+def patient_id(client) -> int:
+    """Asked with a separate client: a signed-in browser session must send CSRF even to /api/v1/tokens."""
+    response = client.application.test_client().post("/api/v1/tokens", json={"email": PATIENT, "password": DEMO_PASSWORD})
+    assert response.status_code == 201, response.json
+    return response.json["user"]["patient_id"]

@@ -84,4 +84,4 @@ def stop_process(process: subprocess.Popen) -> str:
     except subprocess.TimeoutExpired:
         process.kill()
         output, _ = process.communicate(timeout=5)
-    return output
+    return output or ""

@@ -15,9 +15,7 @@ from booking.models import Appointment, Reservation
 from clinic.database import utcnow
 from clinic.extensions import db
 from clinic.models import OutboxMessage
-from tests.factories import (card, DRIVER, guest_booking, next_weekday, pay, stripe_get,
-                             STRIPE_SECRET_KEY as SECRET_KEY, THREE_D_SECURE)
-from tests.billing.test_webhooks_and_faults import signed
+from tests.factories import (card, DRIVER, guest_booking, next_weekday, pay, signed, stripe_get, STRIPE_SECRET_KEY as SECRET_KEY, take_the_place, THREE_D_SECURE)
 
 
 def authenticate(base: str, secret: str) -> dict:
@@ -37,17 +35,6 @@ def lapse(app, appointment_ids: list[int], tidy: bool = True) -> None:
         if tidy:
             assert booking_services.expire_holds() == len(appointment_ids)
             db.session.commit()
-
-
-def take_the_place(client, start_iso: str) -> None:
-    """Two guest consultations at the same start keep both clinicians busy: no treatment can start then."""
-    from datetime import datetime
-    start = datetime.fromisoformat(start_iso)
-    for n in range(2):
-        body = {**guest_booking(start.date(), start.hour, start.minute, email=f"guest{n}@example.com"),
-                "start": start.isoformat()}
-        response = client.post("/api/v1/appointments", json=body)
-        assert response.status_code == 201, response.json
 
 
 def settle(app, intent: dict, how: str) -> None:
@@ -134,7 +121,7 @@ def test_a_hold_the_patient_cancelled_is_refunded_not_brought_back(held, localst
 
 
 def held_series(app) -> tuple:
-    from tests.billing.test_packages import cleared_patient
+    from tests.factories import cleared_patient
     client, headers = cleared_patient(app)
     response = client.post("/api/v1/series", headers=headers, json={
         "protocol": "iv-induction", "first_date": next_weekday(0).isoformat(), "driver": DRIVER})

@@ -10,8 +10,8 @@ from urllib.parse import parse_qsl
 import pytest
 import requests
 
-from tests.factories import api_token, book, card, DRIVER, free_port, next_weekday, pay
-from tests.billing.test_packages import book_series, buy, cleared_patient
+from tests.factories import (api_token, book, book_series, buy, card, cleared_patient, DRIVER, free_port,
+                             next_weekday, pay)
 
 #: Every parameter name the app may send, whatever the call.
 ALLOWED = {"amount", "currency", "payment_method", "confirm", "payment_method_types[0]", "metadata[payment_id]",

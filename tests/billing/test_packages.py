@@ -8,27 +8,7 @@ from sqlalchemy import select
 from billing.models import PackageCredit, Payment
 from clinic.extensions import db
 from clinic.models import ClinicSettings
-from tests.factories import (api_token, card, clear_patient, DECLINED, DRIVER, intents_for, move_start_to,
-                             next_weekday, patient_login)
-
-
-def cleared_patient(app):
-    client = app.test_client()
-    headers, patient_id = patient_login(client)
-    clear_patient(client, patient_id)
-    return client, headers
-
-
-def buy(client, headers, base, number=None):
-    method = card(base, number) if number else card(base)
-    return client.post("/api/v1/packages", headers=headers, json={"payment_method": method})
-
-
-def book_series(client, headers):
-    response = client.post("/api/v1/series", headers=headers, json={
-        "protocol": "iv-induction", "first_date": next_weekday(0).isoformat(), "driver": DRIVER})
-    assert response.status_code == 201, response.json
-    return response.json["appointments"]
+from tests.factories import api_token, book_series, buy, card, cleared_patient, DECLINED, intents_for, move_start_to
 
 
 def set_package(app, sessions: int, price_cents: int) -> None:
@@ -87,7 +67,7 @@ def test_cancelling_within_policy_returns_the_credit_and_a_late_one_keeps_it(str
     first, second = book_series(client, headers)[:2]
     preview = client.get(f"/api/v1/appointments/{first['id']}/cancellation", headers=headers).json
     assert preview["refund_cents"] == 0 and "package credit" in preview["policy"] and "48 hours" in preview["policy"]
-    from tests.booking.test_pages import sign_in
+    from tests.factories import sign_in
     page = stripe_app.test_client()
     sign_in(page, "patient@clinic.test")
     assert "Cancelling now gives the package credit back" in page.get("/account").get_data(as_text=True)
@@ -158,7 +138,7 @@ def refund(client, payment_id: int, amount_cents: int):
 
 
 def test_refunding_an_unused_package_takes_back_every_credit(stripe_app, localstripe_url):
-    from tests.billing.test_refunds import refunds_at_stripe
+    from tests.factories import refunds_at_stripe
     client, headers = cleared_patient(stripe_app)
     bought = buy(client, headers, localstripe_url).json
     refunded = refund(client, bought["payment"]["id"], bought["package"]["price_cents"])
@@ -170,7 +150,7 @@ def test_refunding_an_unused_package_takes_back_every_credit(stripe_app, localst
 
 
 def test_a_package_refund_covering_used_credits_is_refused_and_the_unused_ones_come_back(stripe_app, localstripe_url):
-    from tests.billing.test_refunds import refunds_at_stripe
+    from tests.factories import refunds_at_stripe
     client, headers = cleared_patient(stripe_app)
     bought = buy(client, headers, localstripe_url).json  # 6 credits for $2,500.00: a credit is worth $416.66
     sessions = book_series(client, headers)
@@ -189,7 +169,7 @@ def test_a_package_refund_covering_used_credits_is_refused_and_the_unused_ones_c
 
 
 def test_the_package_page_sells_with_the_pay_steps_card_form_only_to_a_cleared_patient(stripe_app, localstripe_url):
-    from tests.booking.test_pages import sign_in
+    from tests.factories import sign_in
     page = stripe_app.test_client()
     assert page.get("/account/package").status_code in (302, 401)  # signed out: to the sign-in page
     sign_in(page, "patient@clinic.test")

@@ -96,7 +96,7 @@ def test_a_payment_that_succeeds_after_the_hold_was_released_is_refunded_and_the
         db.session.get(Appointment, appointment["id"]).hold_expires_at = utcnow() - timedelta(minutes=1)
         booking_services.expire_holds()
         db.session.commit()
-    from tests.billing.test_late_payment import take_the_place
+    from tests.factories import take_the_place
     take_the_place(client, appointment["start"])  # and its place was taken (a free place is confirmed after all)
     requests.post(f"{localstripe_url}/v1/payment_intents/{secret.split('_secret_')[0]}/_authenticate",
                   params={"success": "true"}, data={"client_secret": secret}, auth=(SECRET_KEY, ""),
@@ -142,7 +142,7 @@ def test_reconcile_prints_every_difference_between_the_ledger_and_stripe(held, l
 
 
 def test_the_refund_is_shown_in_dollars_before_the_patient_confirms_the_cancellation(held, localstripe_url, stripe_app):
-    from tests.booking.test_pages import sign_in
+    from tests.factories import sign_in
     client, headers, appointment, payment = paid(held, localstripe_url)
     page = stripe_app.test_client()
     sign_in(page, "patient@clinic.test")

@@ -2,9 +2,6 @@
 and Stripe failing on purpose (a tiny server answering 500 or hanging): 503 with a sentence, nothing changed."""
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -19,16 +16,7 @@ from werkzeug.serving import make_server
 from billing.models import LedgerEntry, Payment, Refund, StripeEvent
 from clinic.database import utcnow
 from clinic.extensions import db
-from tests.factories import (card, free_port, intents_for, pay, stripe_get, STRIPE_SECRET_KEY as SECRET_KEY,
-                             THREE_D_SECURE)
-
-
-def signed(app, event: dict, secret: str | None = None) -> tuple[bytes, dict]:
-    payload = json.dumps(event).encode()
-    stamp = int(time.time())
-    key = (secret or app.config["STRIPE_WEBHOOK_SECRET"]).encode()
-    signature = hmac.new(key, b"%d.%s" % (stamp, payload), hashlib.sha256).hexdigest()
-    return payload, {"Stripe-Signature": f"t={stamp},v1={signature}", "Content-Type": "application/json"}
+from tests.factories import (card, free_port, intents_for, pay, signed, stripe_get, STRIPE_SECRET_KEY as SECRET_KEY, THREE_D_SECURE)
 
 
 def authenticated_intent(held, base: str) -> tuple[dict, dict]:

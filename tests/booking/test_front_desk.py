@@ -61,6 +61,8 @@ def test_adding_a_caller_reports_every_mistake_at_once_and_never_duplicates_a_pa
     for message in ("Please enter your name.", "valid email address", "at least 7 digits", "real date of birth"):
         assert message in html
     assert html.count('aria-invalid="true"') == 4 and 'value="12"' in html
+    summary = html.split("data-error-summary", 1)[1].split("</div>", 1)[0]  # the one error summary macro
+    assert "There is a problem" in summary and 'href="#caller-name">Please enter your name.' in summary
     created = add_caller(client)
     assert created.status_code == 302
     assert created.headers["Location"].endswith(f"/staff/book?patient_id={patient_id(app, 'jamie@example.com')}")

@@ -5,22 +5,9 @@ from __future__ import annotations
 import re
 
 from clinical import services as clinical
-from tests.factories import at, clear_patient, csrf_from, DEMO_PASSWORD, DRIVER, next_weekday, sign_in
+from tests.factories import at, clear_patient, DRIVER, next_weekday, patient_id, sign_in_for_scripts
 
 PATIENT = "patient@clinic.test"
-
-
-def sign_in_for_scripts(client, email: str = PATIENT) -> str:
-    """Sign in through /login; returns the CSRF token the pages' scripts send as X-CSRFToken."""
-    sign_in(client, email)
-    return csrf_from(client.get("/account/treatments").get_data(as_text=True))
-
-
-def patient_id(client) -> int:
-    """Asked with a separate client: a signed-in browser session must send CSRF even to /api/v1/tokens."""
-    response = client.application.test_client().post("/api/v1/tokens", json={"email": PATIENT, "password": DEMO_PASSWORD})
-    assert response.status_code == 201, response.json
-    return response.json["user"]["patient_id"]
 
 
 def intake_answers(**overrides) -> dict:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, datetime, time, timedelta, timezone
 
+from sqlalchemy import select
+
+from booking.models import Protocol
 from booking.protocols import readable_date
 from clinic.extensions import db
 from tests.factories import (api_token, assert_keeps_induction_rules, at, book, clear_patient, DRIVER, local,
@@ -257,6 +260,33 @@ def test_esketamine_without_rems_enrollment_date_is_refused(demo, client):
     assert series.status_code == 422 and series.json["error"]["code"] == "rems_enrollment_required"
     clear_patient(client, patient_id, protocols=("esketamine",), rems_enrollment_date="2026-01-15")
     assert book(client, headers, monday, service="esketamine-nasal").status_code == 201
+
+
+def set_needs_rems(app, **codes) -> None:
+    """Protocol code -> whether it needs REMS, as an administrator sets it."""
+    with app.app_context():
+        for code, needs in codes.items():
+            db.session.scalars(select(Protocol).where(Protocol.code == code)).one().needs_rems = needs
+        db.session.commit()
+        db.session.remove()
+
+
+def test_rems_follows_the_protocols_needs_rems_flag_not_its_code(demo, client):
+    with demo.app_context():  # an administrator renames the esketamine protocol: REMS still holds
+        db.session.scalars(select(Protocol).where(Protocol.code == "esketamine")).one().code = "spravato-course"
+        db.session.commit()
+        db.session.remove()
+    set_needs_rems(demo, **{"iv-induction": True})
+    headers, patient_id = patient_login(client)
+    clear_patient(client, patient_id, protocols=("spravato-course", "iv-induction"))
+    monday = next_weekday(0)
+    refused = book(client, headers, monday, service="esketamine-nasal")
+    assert refused.status_code == 422 and refused.json["error"]["code"] == "rems_enrollment_required"
+    refused = book(client, headers, monday, service="iv-ketamine")
+    assert refused.status_code == 422 and refused.json["error"]["code"] == "rems_enrollment_required"
+    assert refused.json["error"]["message"].startswith("IV")  # the protocol's own name, not "Esketamine"
+    set_needs_rems(demo, **{"iv-induction": False})
+    assert book(client, headers, monday, service="iv-ketamine").status_code == 201
 
 
 # --- completing a treatment: the discharge to the designated driver -------------------------------------------------

@@ -132,6 +132,7 @@ def test_every_email_template_renders_us_dates_and_times(busy_clinic, demo):
                        hold_until=notifications.local_datetime(appointment.starts_at), book_url="http://x/book",
                        pickup=notifications.local_datetime(appointment.ends_at), link="http://x/link", on_duty=True,
                        clinic=mail._clinic_details(), held=True, total_cents=appointment.amount_due_cents,
+                       valid_for="1 hour",
                        sessions=[{"when": notifications.local_datetime(appointment.starts_at),
                                   "pickup": notifications.local_time(appointment.ends_at),
                                   "manage_url": manage_url(appointment)}])

@@ -37,6 +37,12 @@ def mail_processes(demo, database_url, tmp_path):
     wait_for_port(port, sink)
     sender = subprocess.Popen([str(BIN / "flask"), "outbox", "send", "--loop", "--interval", "0.3"], **started)
     processes = {"sink": sink, "sender": sender, "folder": folder}
+    wait_for_port(port, sink)
+    log = tmp_path / "sender.log"  # read while it runs: each round, idle ones too, says what it sent
+    with log.open("w") as sender_out:
+        sender = subprocess.Popen([str(BIN / "flask"), "outbox", "send", "--loop", "--interval", "0.3", "--verbose"],
+                                  **{**started, "stdout": sender_out})
+    processes = {"sink": sink, "sender": sender, "folder": folder, "sender_log": log}
     yield processes
     for name in ("sender", "sink"):
         if processes[name].poll() is None:
@@ -52,6 +58,19 @@ def _wait_for_mail(folder: Path, count: int, sender: subprocess.Popen, seconds: 
         assert sender.poll() is None, f"the sender loop died:\n{sender.communicate()[0]}"
         time_module.sleep(0.2)
     pytest.fail(f"{count} messages did not arrive within {seconds} s")
+
+
+def _wait_for_idle_rounds(log: Path, count: int, sender: subprocess.Popen, seconds: float = 20) -> None:
+    """Until the sender loop has reported `count` more rounds that sent nothing than it had so far."""
+    idle = "sent 0, failed 0"
+    target = log.read_text().count(idle) + count
+    deadline = time_module.monotonic() + seconds
+    while time_module.monotonic() < deadline:
+        if log.read_text().count(idle) >= target:
+            return
+        assert sender.poll() is None, f"the sender loop died:\n{log.read_text()}"
+        time_module.sleep(0.1)
+    pytest.fail(f"the sender loop did not go round {count} idle times within {seconds} s")
 
 
 def _post_form(client, page: str, action: str, **fields):
@@ -72,7 +91,7 @@ def test_make_run_mail_reaches_the_dev_page_round_after_round(demo, client, mail
     _post_form(client, "/register", "/register", name="Nora New", email="nora@example.com", password=STRONG,
                confirm=STRONG)
     _wait_for_mail(folder, 1, sender)
-    time_module.sleep(1.5)  # several idle rounds: the loop must outlive them (it died on the second one)
+    _wait_for_idle_rounds(mail_processes["sender_log"], 3, sender)  # the loop must outlive them (it died on the 2nd)
     confirm = _link_on_dev_page(client, "Confirm your email address")
     assert client.get(confirm).headers["Location"].endswith("/login")
 
@@ -87,6 +106,7 @@ def test_make_run_mail_reaches_the_dev_page_round_after_round(demo, client, mail
     assert "patient@clinic.test" in listing and "nora@example.com" in listing
     assert len(paths) == 3 and sender.poll() is None
     output = stop_process(sender) + stop_process(mail_processes["sink"])
+    output = stop_process(sender) + mail_processes["sender_log"].read_text() + stop_process(mail_processes["sink"])
     assert "Traceback" not in output and "Error" not in output, output
     assert output.count("sent 1, failed 0") == 3, output
 

@@ -137,6 +137,20 @@ def test_password_reset_link_works_once(demo, client, app):
     assert again.headers["Location"].endswith("/password/forgot")
 
 
+def test_the_reset_page_and_email_say_how_long_the_link_works_as_configured(demo, client, app):
+    from datetime import timedelta
+
+    from clinic.extensions import db
+    from clinic.models import OutboxMessage
+    app.config["PASSWORD_RESET_LIFETIME"] = timedelta(minutes=90)
+    page = client.get("/password/forgot").get_data(as_text=True)
+    answer = client.post("/password/forgot", data={"email": "patient@clinic.test", "csrf_token": csrf_from(page)})
+    assert "The link works for 1 hour 30 minutes and can be used once." in answer.get_data(as_text=True)
+    with app.app_context():
+        text = db.session.scalars(db.select(OutboxMessage).where(OutboxMessage.kind == "password_reset")).one().text
+    assert "The link works for 1 hour 30 minutes and can be used only once." in text
+
+
 def test_register_confirm_then_sign_in(demo, client, app):
     from clinic.extensions import db
     from clinic.models import OutboxMessage

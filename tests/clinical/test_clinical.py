@@ -3,12 +3,13 @@ and the clinicians' and patients' pages."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from booking.models import Appointment
+from clinical import services as clinical
 from clinical.models import Clearance, Intake, OutcomeScore, PatientFlag
 from clinic.extensions import db
 from clinic.models import AuditEvent
@@ -25,16 +26,20 @@ def count(app, model, *where) -> int:
 
 # --- intake ---------------------------------------------------------------------------------------------------------
 
+def local_today() -> date:
+    return datetime.now(NEW_YORK).date()
+
+
 def test_intake_answers_are_stored_with_the_date(demo, client):
     headers, patient_id = patient_login(client)
+    before = local_today()  # the clinic's date before and after the request: it may pass midnight in between
     response = client.post("/api/v1/intake", json=answers(hyperthyroidism=True, past_substance_abuse=True),
                            headers=headers)
     assert response.status_code == 201, response.json
     intake = response.json["intake"]
     assert "crisis" not in response.json and intake["crisis"] is False
     assert intake["patient_id"] == patient_id and intake["answers"]["evidence_based_treatments_tried"] == 3
-    assert datetime.fromisoformat(intake["submitted_at"]).astimezone(NEW_YORK).date() == \
-        datetime.now(NEW_YORK).date()
+    assert before <= datetime.fromisoformat(intake["submitted_at"]).astimezone(NEW_YORK).date() <= local_today()
     assert [c["question"] for c in intake["concerns"]] == ["hyperthyroidism", "past_substance_abuse"]
     assert intake["concerns"][0]["kind"] == "exclusion" and intake["concerns"][1]["kind"] == "case_by_case"
     assert count(demo, Intake) == 1
@@ -75,6 +80,7 @@ def test_intake_is_for_patients_only(demo, client):
 
 def test_active_suicidal_thoughts_bring_crisis_resources_and_a_flag_for_staff_today(demo, client):
     headers, patient_id = patient_login(client)
+    before = local_today()
     response = client.post("/api/v1/intake", json=answers(suicidal_thoughts="active"), headers=headers)
     assert response.status_code == 201
     assert response.json["crisis"]["resources"] == CRISIS_RESOURCES
@@ -83,7 +89,7 @@ def test_active_suicidal_thoughts_bring_crisis_resources_and_a_flag_for_staff_to
     with demo.app_context():
         flags = db.session.scalars(select(PatientFlag).where(PatientFlag.patient_id == patient_id)).all()
         assert len(flags) == 1 and flags[0].resolved_at is None
-        assert flags[0].raised_at.astimezone(NEW_YORK).date() == datetime.now(NEW_YORK).date()
+        assert before <= flags[0].raised_at.astimezone(NEW_YORK).date() <= local_today()
     clinician = api_token(client, "dr.rivera@clinic.test")
     listed = client.get("/api/v1/flags", headers=clinician).json["flags"]
     assert [f["patient_id"] for f in listed] == [patient_id]
@@ -316,6 +322,21 @@ def test_pcl5_page_on_a_phone_and_the_progress_chart(demo, client):
     assert missing.status_code == 200 and count(demo, OutcomeScore) == 2
 
 
+def test_the_pcl5_item_count_and_score_range_come_from_its_definition(demo, client, monkeypatch):
+    items = client.get("/api/v1/openapi.json").json["paths"]["/outcomes"]["post"]["requestBody"]["content"][
+        "application/json"]["schema"]["properties"]["answers"]
+    assert items["minItems"] == items["maxItems"] == len(clinical.PCL5_ITEMS)
+    assert items["items"]["maximum"] == clinical.PCL5_ITEM_MAX
+    headers, _patient_id = patient_login(client)
+    assert client.post("/api/v1/outcomes", json={"answers": pcl5(30)}, headers=headers).status_code == 201
+    sign_in(client, "patient@clinic.test")
+    progress = client.get("/account/progress").get_data(as_text=True)
+    assert f"out of {clinical.PCL5_MAX}." in progress and f"from 0 to {clinical.PCL5_MAX};" in progress
+    monkeypatch.setattr(clinical, "PCL5_MAX", 100)  # another instrument's scale: the chart follows it
+    progress = client.get("/account/progress").get_data(as_text=True)
+    assert "out of 100." in progress and "from 0 to 100;" in progress and "out of 80" not in progress
+
+
 # --- integration therapy --------------------------------------------------------------------------------------------
 
 def test_integration_slots_fall_24_to_48_hours_after_the_treatment_and_book_in_one_click(demo, client):
@@ -438,6 +459,10 @@ def test_today_page_shows_chair_driver_and_monitoring_end_and_completes(demo, cl
     appointment_id = past_treatment(demo, patient_id, hours_ago=0)
     sign_in(client, "dr.chen@clinic.test")
     page = client.get("/clinical/today")
+    with demo.app_context():  # its own day, which is no longer today when midnight passes meanwhile
+        day = db.session.get(Appointment, appointment_id).starts_at.astimezone(NEW_YORK).date()
+    sign_in(client, "dr.chen@clinic.test")
+    page = client.get(f"/clinical/today?day={day.isoformat()}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     with demo.app_context():

@@ -91,7 +91,9 @@ def test_the_crisis_page_says_what_the_clinic_does_now(demo, client):
     sign_in(client, "patient@clinic.test")
     with demo.app_context():
         submit_crisis(datetime.now(NEW_YORK))
-        expected = crisis.response(datetime.now(NEW_YORK))["message"]
+        before = crisis.response(datetime.now(NEW_YORK))["message"]
     html = unescape(client.get("/account/intake").get_data(as_text=True))
-    assert expected in html
+    with demo.app_context():  # the page says what holds when it is asked: at closing time or midnight, that moves
+        after = crisis.response(datetime.now(NEW_YORK))["message"]
+    assert before in html or after in html
     assert "will contact you today" not in html
