@@ -105,7 +105,6 @@ def test_make_run_mail_reaches_the_dev_page_round_after_round(demo, client, mail
     listing = client.get("/dev/mail").get_data(as_text=True)
     assert "patient@clinic.test" in listing and "nora@example.com" in listing
     assert len(paths) == 3 and sender.poll() is None
-    output = stop_process(sender) + stop_process(mail_processes["sink"])
     output = stop_process(sender) + mail_processes["sender_log"].read_text() + stop_process(mail_processes["sink"])
     assert "Traceback" not in output and "Error" not in output, output
     assert output.count("sent 1, failed 0") == 3, output
