@@ -35,9 +35,6 @@ def mail_processes(demo, database_url, tmp_path):
     sink = subprocess.Popen([sys.executable, "-m", "clinic.dev_mail_sink", "--port", str(port), "--folder",
                              str(folder)], **started)
     wait_for_port(port, sink)
-    sender = subprocess.Popen([str(BIN / "flask"), "outbox", "send", "--loop", "--interval", "0.3"], **started)
-    processes = {"sink": sink, "sender": sender, "folder": folder}
-    wait_for_port(port, sink)
     log = tmp_path / "sender.log"  # read while it runs: each round, idle ones too, says what it sent
     with log.open("w") as sender_out:
         sender = subprocess.Popen([str(BIN / "flask"), "outbox", "send", "--loop", "--interval", "0.3", "--verbose"],
