@@ -19,12 +19,13 @@ already have its superbill, so it issues no duplicates."""
 from __future__ import annotations
 
 import logging
+import re
 import os
 import secrets
 import socket
 from collections import Counter
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 LEASE_SECONDS = 300.0
 MAX_ATTEMPTS = 3
 CHUNK = 4 * pdf.MAX_RENDERS  # items claimed at once: enough for every engine to convert several in one run
+MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 UNEXPECTED = "We could not issue it because of an unexpected error (logged for the team); run the month again."
 
 
@@ -55,9 +57,9 @@ def worker_name() -> str:
 
 # --- starting -------------------------------------------------------------------------------------------------------
 
-def start(actor: User | None, month: str) -> tuple[SuperbillBatch, bool]:
+def start(actor: User | None, month) -> tuple[SuperbillBatch, bool]:
     """The month's batch: a new one (True) with an item per patient to bill, or the one already running (False)."""
-    first, last = superbills.month_range(month)
+    first, last = _month(month)
     if first > utcnow().astimezone(clinic_zone()).date():
         message = "That month has not started yet: choose this month or an earlier one."
         raise ValidationError(message, fields={"month": message})
@@ -77,6 +79,13 @@ def start(actor: User | None, month: str) -> tuple[SuperbillBatch, bool]:
         return _running(month), False
     audit.record("start", "superbill_batch", batch.id, user=actor, detail={"month": month, "total": batch.total})
     return batch, True
+
+
+def _month(month) -> tuple[date, date]:
+    if not isinstance(month, str) or not MONTH.fullmatch(month.strip()):
+        message = "Give the month as YYYY-MM, for example 2027-03."
+        raise ValidationError(message, fields={"month": message})
+    return superbills.month_range(month.strip())
 
 
 def _running(month: str) -> SuperbillBatch | None:
