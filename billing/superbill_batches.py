@@ -60,9 +60,6 @@ def worker_name() -> str:
 def start(actor: User | None, month) -> tuple[SuperbillBatch, bool]:
     """The month's batch: a new one (True) with an item per patient to bill, or the one already running (False)."""
     first, last = _month(month)
-    if first > utcnow().astimezone(clinic_zone()).date():
-        message = "That month has not started yet: choose this month or an earlier one."
-        raise ValidationError(message, fields={"month": message})
     month = first.strftime("%Y-%m")
     running = _running(month)
     if running is not None:
@@ -82,8 +79,12 @@ def start(actor: User | None, month) -> tuple[SuperbillBatch, bool]:
 
 
 def _month(month) -> tuple[date, date]:
-    if not isinstance(month, str) or not MONTH.fullmatch(month.strip()):
+    """The month's first and last day; refused unless YYYY-MM and begun (in the clinic's zone)."""
+    if not isinstance(month, str) or not MONTH.fullmatch(month.strip()) or month.strip() < "1900-01":
         message = "Give the month as YYYY-MM, for example 2027-03."
+        raise ValidationError(message, fields={"month": message})
+    if month.strip() > utcnow().astimezone(clinic_zone()).strftime("%Y-%m"):
+        message = "That month has not started yet: choose this month or an earlier one."
         raise ValidationError(message, fields={"month": message})
     return superbills.month_range(month.strip())
 
@@ -95,10 +96,10 @@ def _running(month: str) -> SuperbillBatch | None:
 
 # --- working --------------------------------------------------------------------------------------------------------
 
-def work(worker: str, batch_id: int | None = None, on_chunk=None) -> Counter:
+def work(worker: str, batch_id: int | None = None, on_chunk=None, limit: int = CHUNK) -> Counter:
     """Claim and issue chunks until nothing is left to claim; returns how many items ended how."""
     outcomes: Counter = Counter()
-    while chunk := work_chunk(worker, batch_id):
+    while chunk := work_chunk(worker, batch_id, limit):
         outcomes.update(chunk)
         if on_chunk:
             on_chunk(chunk)
