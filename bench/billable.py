@@ -28,12 +28,20 @@ def billable_patients(count: int, month_first_day: date, *, name: str = "Zoë Ñ
                           address=f"{n} Rue d'Élan, Apt 2\nSpringfield, MA 01103")
         db.session.add(patient)
         db.session.flush()
-        db.session.add(Clearance(patient_id=patient.id, clinician_id=clinician.id, decided_by_id=clinician.user_id,
-                                 cleared=True, protocols=["iv-induction"], diagnosis_codes=["F43.12"]))
-        _paid_visit(patient, service, clinician, month_first_day + timedelta(days=n % 27), n)
+        paid_visit(patient, month_first_day + timedelta(days=n % 27), n, service, clinician)
         ids.append(patient.id)
     db.session.commit()
     return ids
+
+
+def paid_visit(patient: Patient, day: date, n: int, service: Service | None = None,
+               clinician: Clinician | None = None) -> Appointment:
+    """Clear the patient (F43.12) and give them a completed IV treatment on `day`, paid in full (not committed)."""
+    service = service or db.session.scalar(select(Service).where(Service.code == SERVICE))
+    clinician = clinician or db.session.scalar(select(Clinician).where(Clinician.npi.is_not(None)).order_by(Clinician.id))
+    db.session.add(Clearance(patient_id=patient.id, clinician_id=clinician.id, decided_by_id=clinician.user_id,
+                             cleared=True, protocols=["iv-induction"], diagnosis_codes=["F43.12"]))
+    return _paid_visit(patient, service, clinician, day, n)
 
 
 def _paid_visit(patient: Patient, service: Service, clinician: Clinician, day: date, n: int) -> Appointment:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from billing import documents, fee_schedule, notifications, services
 from billing.documents import POINTER_LETTERS, MAX_POINTERS, Diagnosis, Drug, Practice, Provider, SuperbillData, SuperbillLine
-from billing.models import Superbill, SuperbillCounter, SuperbillStatus, SuperbillVisit
+from billing.models import Superbill, SuperbillCounter, SuperbillRequest, SuperbillStatus, SuperbillVisit
 from booking.models import Appointment, AppointmentStatus, ServiceKind
 from clinical.models import Clearance
 from clinic import audit, claim_codes
@@ -87,8 +87,17 @@ def record(actor: User | None, prepared: Prepared, data: SuperbillData, pdf: byt
     db.session.add(superbill)
     db.session.flush()
     audit.record("issue", "superbill", superbill.id, user=actor, detail={"number": superbill.number})
+    answer_requests(superbill)
     notifications.superbill_ready(superbill, patient)
     return superbill
+
+
+def answer_requests(superbill: Superbill) -> None:
+    """The patient's open requests whose dates the superbill covers leave billing staff's queue, answered by it."""
+    for request in db.session.scalars(select(SuperbillRequest).where(
+            SuperbillRequest.patient_id == superbill.patient_id, SuperbillRequest.closed_at.is_(None),
+            SuperbillRequest.first_day >= superbill.first_day, SuperbillRequest.last_day <= superbill.last_day)):
+        request.superbill_id, request.closed_at = superbill.id, utcnow()
 
 
 def void(actor: User | None, superbill: Superbill, reason: str, *, reissue: bool = True) -> Superbill | None:

@@ -182,3 +182,36 @@ def test_a_bad_month_is_refused_naming_the_field(demo, body):
 def test_an_unknown_batch_is_not_found(demo):
     client = demo.test_client()
     assert client.get("/api/v1/superbill-batches/999", headers=api_token(client, "billing@clinic.test")).status_code == 404
+
+
+def test_the_batch_answers_a_patients_request_and_only_that_patient_reads_theirs(demo, billable, tmp_path):
+    from bench.billable import paid_visit
+    from billing.models import SuperbillRequest
+    from tests.billing.factories import pdf_text
+    from tests.booking.test_pages import sign_in
+    from tests.conftest import csrf_from
+    with demo.app_context():
+        patient = db.session.scalar(select(Patient).where(Patient.email == "patient@clinic.test"))
+        patient.date_of_birth, patient.address = date(1990, 2, 3), "9 Pine Road\nSpringfield, MA 01103"
+        paid_visit(patient, date(2026, 10, 14), 99)
+        db.session.commit()
+        patient_id = patient.id
+    browser = demo.test_client()
+    sign_in(browser, "patient@clinic.test")
+    asked = browser.post("/account/superbill-requests", data={"first_day": "2026-10-05", "last_day": "2026-10-20",
+                                                              "csrf_token": csrf_from(browser.get("/account").get_data(as_text=True))})
+    assert asked.status_code == 302
+    start(demo.test_client())
+    run_workers(demo, 1)
+    with demo.app_context():
+        request = db.session.scalar(select(SuperbillRequest))
+        superbill = db.session.get(Superbill, request.superbill_id)
+        assert request.closed_at is not None and superbill.patient_id == patient_id
+        number, superbill_id = superbill.number, superbill.id
+    account = browser.get("/account").get_data(as_text=True)
+    assert number in account and f"/api/v1/superbills/{superbill_id}.pdf" in account and "is preparing it" not in account
+    download = browser.get(f"/api/v1/superbills/{superbill_id}.pdf")
+    assert download.status_code == 200 and number in pdf_text(download.data, tmp_path)
+    client = demo.test_client()
+    for email in ("frontdesk@clinic.test", "dr.rivera@clinic.test"):
+        assert client.get(f"/api/v1/superbills/{superbill_id}.pdf", headers=api_token(client, email)).status_code == 404
