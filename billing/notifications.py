@@ -28,7 +28,6 @@ def late_payment_refunded(appointment: Appointment, refund: Refund) -> None:
                book_url=mail.absolute_url("booking.book"))
 
 
-
 def superbill_ready(superbill, patient) -> None:
     """Every superbill issued (batch, single or a replacement): a link to the account page; the PDF stays behind login."""
     if not patient.email:

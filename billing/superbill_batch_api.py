@@ -10,7 +10,7 @@ from billing.batch_models import SuperbillBatch, SuperbillBatchItem
 from billing.models import Superbill
 from billing.superbill_api import BILLING_ROLES
 from booking.serialize import local_iso
-from clinic import jsonin
+from clinic import audit, jsonin
 from clinic.api import bp
 from clinic.auth_context import require_api_user
 from clinic.errors import NotFound
@@ -55,4 +55,7 @@ def get_superbill_batch(batch_id: int):
     batch = db.session.get(SuperbillBatch, batch_id)
     if batch is None:
         raise NotFound("We could not find that batch.")
-    return jsonify(batch={**batch_json(batch), "items": items_json(batch)})
+    items = items_json(batch)
+    audit.record("view", "superbill_batch", batch.id)  # it names patients and their superbills
+    db.session.commit()
+    return jsonify(batch={**batch_json(batch), "items": items})

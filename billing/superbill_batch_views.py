@@ -13,12 +13,13 @@ from billing import superbill_batches as batches
 from billing.batch_models import SuperbillBatch
 from billing.superbill_batch_api import items_json
 from billing.views import bp
+from clinic import audit
 from clinic.auth_context import roles_required
+from clinic.database import utcnow
 from clinic.errors import DomainError, NotFound
 from clinic.extensions import db
 from clinic.models import Role
 from clinic.settings import clinic_zone
-from clinic.database import utcnow
 
 
 class MonthForm(FlaskForm):
@@ -61,5 +62,7 @@ def batch_page(batch_id: int):
     batch = db.session.get(SuperbillBatch, batch_id)
     if batch is None:
         raise NotFound("We could not find that batch.")
+    audit.record("view", "superbill_batch", batch.id)  # it names patients and their superbills
+    db.session.commit()
     return render_template("billing/superbill_batch.html", batch=batch, items=items_json(batch),
                            done=batches.done(batch), percent=batches.percent(batch))
