@@ -89,6 +89,7 @@ def test_running_the_month_again_issues_nothing_new(demo, billable):
     run_workers(demo, 1)
     result = demo.test_cli_runner().invoke(args=["superbills", "issue", "--month", MONTH])
     assert result.exit_code == 0, result.output
+    assert "Superbills for 2026-10" in result.output  # the terminal's progress bar
     assert "0 issued, 1 not issued." in result.output and "address is missing" in result.output
     with demo.app_context():
         assert db.session.scalar(select(func.count(Superbill.id))) == 4

@@ -70,3 +70,27 @@ def test_the_worker_loop_issues_batch_after_batch_round_after_round(demo, worker
     output = stop(worker_loop)
     assert "Traceback" not in output and "Error" not in output, output
     assert output.count("issued 2, failed 0, skipped 0") == 3, output
+
+
+def test_two_worker_processes_share_one_batch_without_duplicates(demo, database_url):
+    with demo.app_context():
+        billable_patients(16, date(2026, 10, 1))
+        db.session.remove()
+    client = demo.test_client()
+    headers = api_token(client, "billing@clinic.test")
+    started = client.post("/api/v1/superbill-batches", json={"month": "2026-10"}, headers=headers)
+    with demo.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    env = {**os.environ, "FLASK_APP": "wsgi", "DATABASE_URL": database_url, "SECRET_KEY": "test-secret",
+           "CLINIC_ENV": "development", "PYTHONUNBUFFERED": "1"}
+    workers = [subprocess.Popen([str(BIN / "flask"), "superbills", "work"], cwd=ROOT, env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(2)]
+    outputs = [worker.communicate(timeout=120)[0] for worker in workers]
+    assert all(worker.returncode == 0 for worker in workers), outputs
+    batch = client.get(started.json["batch"]["url"], headers=headers).json["batch"]
+    assert (batch["status"], batch["issued"]) == ("finished", 16)
+    numbers = [item["superbill_number"] for item in batch["items"]]
+    assert len(set(numbers)) == 16 and all(number.startswith("SB-") for number in numbers)
+    issued = sum(int(output.split("issued ")[1].split(",")[0]) for output in outputs)
+    assert issued == 16, outputs
