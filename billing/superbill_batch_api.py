@@ -55,7 +55,7 @@ def get_superbill_batch(batch_id: int):
     batch = db.session.get(SuperbillBatch, batch_id)
     if batch is None:
         raise NotFound("We could not find that batch.")
-    items = items_json(batch)
+    answer = {**batch_json(batch), "items": items_json(batch)}  # read together, before the commit expires the batch
     audit.record("view", "superbill_batch", batch.id)  # it names patients and their superbills
     db.session.commit()
-    return jsonify(batch={**batch_json(batch), "items": items})
+    return jsonify(batch=answer)

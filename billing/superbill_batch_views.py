@@ -63,6 +63,7 @@ def batch_page(batch_id: int):
     if batch is None:
         raise NotFound("We could not find that batch.")
     audit.record("view", "superbill_batch", batch.id)  # it names patients and their superbills
-    db.session.commit()
-    return render_template("billing/superbill_batch.html", batch=batch, items=items_json(batch),
+    page = render_template("billing/superbill_batch.html", batch=batch, items=items_json(batch),
                            done=batches.done(batch), percent=batches.percent(batch))
+    db.session.commit()  # after reading: the counts and the items shown come from one transaction
+    return page

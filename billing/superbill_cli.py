@@ -8,7 +8,9 @@ already has the month's superbill is skipped, so running it again issues no dupl
 from __future__ import annotations
 
 import logging
+import signal
 import time
+from contextlib import contextmanager
 
 import click
 from flask import current_app
@@ -80,16 +82,38 @@ def _report(batch_id: int) -> None:
 @click.option("--interval", default=2.0, show_default=True)
 def work(loop: bool, interval: float):
     """Issue the superbills of every running batch, claiming items so several workers can share one."""
-    worker = batches.worker_name()
+    worker, stop = batches.worker_name(), _GracefulStop()
     while True:
         # Each round in an app context of its own, like a request: what it cached must not outlive its session.
-        with current_app.app_context():
+        with current_app.app_context(), stop.round():
             outcomes = _round(worker)
         if outcomes or not loop:
             click.echo(f"issued {outcomes['issued']}, failed {outcomes['failed']}, skipped {outcomes['skipped']}")
-        if not loop:
+        if not loop or stop.requested:
             return
         time.sleep(interval)
+
+
+class _GracefulStop:
+    """SIGTERM (make run's exit, a deployment) between rounds ends the loop at once; during a round it lets the round
+    finish and report first, so no chunk is left to wait out its lease."""
+
+    def __init__(self):
+        self.requested = self._in_round = False
+        signal.signal(signal.SIGTERM, self._terminate)
+
+    def _terminate(self, *_):
+        if not self._in_round:
+            raise SystemExit(0)
+        self.requested = True
+
+    @contextmanager
+    def round(self):
+        self._in_round = True
+        try:
+            yield
+        finally:
+            self._in_round = False
 
 
 def _round(worker: str):

@@ -65,7 +65,7 @@ def test_the_worker_loop_issues_batch_after_batch_round_after_round(demo, worker
         assert started.status_code == 201, started.json
         batch = wait_until_finished(client, headers, started.json["batch"]["url"], worker_loop)
         assert (batch["issued"], batch["failed"], batch["skipped"]) == (2, 0, 0)
-        assert all(item["superbill_number"].startswith("SB-") for item in batch["items"])
+        assert all((item["superbill_number"] or "").startswith("SB-") for item in batch["items"]), batch
     assert worker_loop.poll() is None
     output = stop(worker_loop)
     assert "Traceback" not in output and "Error" not in output, output
