@@ -1,10 +1,12 @@
 """The month's batch in real Chromium: billing staff start it on /billing/superbills, and the batch page's progress
-bar follows the workers through the server's status (no reload); without JavaScript a reload shows the progress."""
+bar follows the workers through the server's status (no reload); without JavaScript a reload shows the progress;
+axe-core finds nothing serious on either page."""
 from __future__ import annotations
 
 import threading
 from datetime import date
 
+import pytest
 from playwright.sync_api import expect
 
 from bench.billable import billable_patients
@@ -59,3 +61,24 @@ def test_the_progress_bar_follows_the_workers_and_lists_the_failure(page, browse
     plain.goto(f"{live_server}/billing/superbills")
     assert plain.locator("tr[data-batch] progress").get_attribute("value") == "5"
     without_js.close()
+
+
+def test_the_batch_pages_pass_axe(browser, live_server, demo):
+    from tests.test_journeys import AXE, audit
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed: `make axe`")
+    with demo.app_context():
+        billable_patients(2, date(2026, 10, 1))
+        db.session.remove()
+    context = browser.new_context(bypass_csp=True)  # so axe can be injected
+    checked = context.new_page()
+    sign_in_as(checked, live_server, "billing@clinic.test")
+    checked.goto(f"{live_server}/billing/superbills")
+    checked.get_by_role("textbox", name="Month").fill("2026-10")
+    checked.get_by_role("button", name="Issue the month's superbills").click()
+    checked.wait_for_url("**/billing/superbill-batches/*")
+    assert audit(checked) == []
+    checked.goto(f"{live_server}/billing/superbills")
+    assert checked.locator("tr[data-batch] progress").count() == 1
+    assert audit(checked) == []
+    context.close()
