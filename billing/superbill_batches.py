@@ -121,11 +121,19 @@ def work_chunk(worker: str, batch_id: int | None = None, limit: int = CHUNK) -> 
         numbers = superbills.reserve_numbers(len(ready))
         db.session.commit()
         ready = [(item_id, replace(data, number=number)) for (item_id, data), number in zip(ready, numbers)]
-        pdfs = documents.superbill_pdfs([data for _, data in ready])
+        pdfs = _render([data for _, data in ready])
         for (item_id, data), made in zip(ready, pdfs):
             _guarded(worker, item_id, outcomes, _record_item, data, made)
     outcomes["claimed"] = len(claimed)
     return outcomes
+
+
+def _render(superbills_data: list[SuperbillData]) -> list:
+    """Each PDF or the error it met; with no engine at all, that error for every one (each item is failed with it)."""
+    try:
+        return documents.superbill_pdfs(superbills_data)
+    except pdf.PdfUnavailable as error:
+        return [error] * len(superbills_data)
 
 
 def claim(worker: str, batch_id: int | None = None, limit: int = CHUNK) -> list[int]:

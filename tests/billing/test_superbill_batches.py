@@ -233,3 +233,21 @@ def test_the_batch_answers_a_patients_request_and_only_that_patient_reads_theirs
     client = demo.test_client()
     for email in ("frontdesk@clinic.test", "dr.rivera@clinic.test"):
         assert client.get(f"/api/v1/superbills/{superbill_id}.pdf", headers=api_token(client, email)).status_code == 404
+
+
+def test_without_the_pdf_engine_every_item_fails_with_the_reason_and_a_rerun_issues_them(demo, billable):
+    client = demo.test_client()
+    demo.config["WKHTMLTOPDF"] = "/nonexistent/wkhtmltopdf"
+    batch_id = start(client).json["batch"]["id"]
+    run_workers(demo, 1)
+    with demo.app_context():
+        batch = db.session.get(SuperbillBatch, batch_id)
+        assert (batch.status, batch.issued, batch.failed) == ("finished", 0, 5)
+        reasons = {item.reason for item in batch.items}
+        assert any("could not make this PDF" in reason for reason in reasons), reasons
+        assert db.session.scalar(select(func.count(Superbill.id))) == 0
+    demo.config["WKHTMLTOPDF"] = None
+    assert start(client).status_code == 201
+    run_workers(demo, 1)
+    with demo.app_context():
+        assert db.session.scalar(select(func.count(Superbill.id))) == 4
