@@ -251,3 +251,26 @@ def test_without_the_pdf_engine_every_item_fails_with_the_reason_and_a_rerun_iss
     run_workers(demo, 1)
     with demo.app_context():
         assert db.session.scalar(select(func.count(Superbill.id))) == 4
+
+
+def test_the_desk_starts_a_batch_and_its_page_shows_progress_without_javascript(demo, billable):
+    from tests.booking.test_pages import sign_in
+    from tests.conftest import csrf_from
+    staff = demo.test_client()
+    sign_in(staff, "billing@clinic.test")
+    desk = staff.get("/billing/superbills").get_data(as_text=True)
+    assert 'type="month"' in desk and "Issue the month's superbills" in desk
+    bad = staff.post("/billing/superbill-batches", data={"month": "2027-13", "csrf_token": csrf_from(desk)},
+                     follow_redirects=True)
+    assert bad.status_code == 200 and "Give the month as YYYY-MM" in bad.get_data(as_text=True)
+    started = staff.post("/billing/superbill-batches", data={"month": MONTH, "csrf_token": csrf_from(desk)})
+    assert started.status_code == 302 and "/billing/superbill-batches/" in started.headers["Location"]
+    page = " ".join(staff.get(started.headers["Location"]).get_data(as_text=True).split())
+    assert 'max="5" value="0"' in page and "Running." in page
+    run_workers(demo, 1)
+    page = " ".join(staff.get(started.headers["Location"]).get_data(as_text=True).split())
+    assert 'max="5" value="5"' in page and "Finished" in page and "address is missing" in page
+    for email in ("patient@clinic.test", "frontdesk@clinic.test"):
+        other = demo.test_client()
+        sign_in(other, email)
+        assert other.get(started.headers["Location"]).status_code == 403
