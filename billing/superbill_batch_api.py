@@ -11,11 +11,13 @@ from billing.models import Superbill
 from billing.superbill_api import BILLING_ROLES
 from booking.serialize import local_iso
 from clinic import audit, jsonin
-from clinic.api import bp
+from clinic.api import api_blueprint
 from clinic.auth_context import require_api_user
 from clinic.errors import NotFound
 from clinic.extensions import db
 from clinic.models import Patient
+
+bp = api_blueprint("superbill_batch_api", __name__)
 
 
 def batch_json(batch: SuperbillBatch) -> dict:

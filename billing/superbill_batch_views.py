@@ -3,7 +3,7 @@
 progress on every reload without JavaScript)."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField
@@ -12,7 +12,6 @@ from wtforms.validators import DataRequired
 from billing import superbill_batches as batches
 from billing.batch_models import SuperbillBatch
 from billing.superbill_batch_api import items_json
-from billing.views import bp
 from clinic import audit
 from clinic.auth_context import roles_required
 from clinic.database import utcnow
@@ -20,6 +19,9 @@ from clinic.errors import DomainError, NotFound
 from clinic.extensions import db
 from clinic.models import Role
 from clinic.settings import clinic_zone
+
+
+bp = Blueprint("superbill_batches", __name__)
 
 
 class MonthForm(FlaskForm):
@@ -44,16 +46,16 @@ def start_batch():
     form = MonthForm()
     if not form.validate_on_submit():
         flash(" ".join(e for errors in form.errors.values() for e in errors))
-        return redirect(url_for("billing.superbill_desk"))
+        return redirect(url_for("superbills.superbill_desk"))
     try:
         batch, started = batches.start(current_user, form.month.data)
     except DomainError as error:
         db.session.rollback()
         flash(error.message)
-        return redirect(url_for("billing.superbill_desk"))
+        return redirect(url_for("superbills.superbill_desk"))
     db.session.commit()
     flash(f"Issuing the superbills for {batch.month}." if started else f"The {batch.month} batch is already running.")
-    return redirect(url_for("billing.batch_page", batch_id=batch.id))
+    return redirect(url_for("superbill_batches.batch_page", batch_id=batch.id))
 
 
 @bp.get("/billing/superbill-batches/<int:batch_id>")

@@ -31,7 +31,7 @@ from flask import current_app
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from billing import documents, pdf, superbills
+from billing import batch_states, documents, pdf, superbills
 from billing.batch_models import DONE, BatchStatus, ItemStatus, SuperbillBatch, SuperbillBatchItem
 from billing.documents import SuperbillData
 from billing.models import Superbill, SuperbillStatus
@@ -66,9 +66,10 @@ def start(actor: User | None, month) -> tuple[SuperbillBatch, bool]:
         return running, False
     patients = superbills.patients_to_bill(first, last)
     batch = SuperbillBatch(month=month, first_day=first, last_day=last, started_by_id=actor.id if actor else None,
-                           total=len(patients), items=[SuperbillBatchItem(patient_id=p.id) for p in patients])
-    if not patients:
-        batch.status, batch.finished_at = BatchStatus.finished.value, utcnow()
+                           status=BatchStatus.running.value, total=len(patients),
+                           items=[SuperbillBatchItem(patient_id=p.id, status=ItemStatus.pending.value) for p in patients])
+    if not patients and batch_states.move_batch(batch, BatchStatus.finished):
+        batch.finished_at = utcnow()
     try:
         with db.session.begin_nested():
             db.session.add(batch)
@@ -155,7 +156,8 @@ def claim(worker: str, batch_id: int | None = None, limit: int = CHUNK) -> list[
             _finish(item, ItemStatus.failed, f"Its worker stopped while issuing it {item.attempts} times; "
                                              "run the month again to retry.")
             continue
-        item.status, item.claimed_by, item.attempts = ItemStatus.running.value, worker, item.attempts + 1
+        batch_states.move_item(item, ItemStatus.running)
+        item.claimed_by, item.attempts = worker, item.attempts + 1
         item.claimed_until = now + timedelta(seconds=_lease_seconds())
         claimed.append(item.id)
     db.session.commit()
@@ -204,7 +206,8 @@ def _record_item(worker: str, item_id: int, outcomes: Counter, rendered: Superbi
         raise made
     prepared = superbills.prepare(db.session.get(Patient, item.patient_id), item.batch.first_day, item.batch.last_day)
     if _comparable(prepared.data, rendered) != superbills.snapshot_of(rendered):
-        item.status, item.claimed_by, item.claimed_until = ItemStatus.pending.value, None, None
+        batch_states.move_item(item, ItemStatus.pending)
+        item.claimed_by, item.claimed_until = None, None
         db.session.commit()  # a refund or a correction came in while it rendered: issue it again from the new data
         outcomes["requeued"] += 1
         return
@@ -255,13 +258,14 @@ def _finish_owned(worker: str, item_id: int, outcomes: Counter, status: ItemStat
 
 def _finish(item: SuperbillBatchItem, status: ItemStatus, reason: str | None, superbill_id: int | None = None) -> None:
     """End the item and count it on its batch (an atomic increment), finishing the batch with its last item."""
-    item.status, item.reason, item.superbill_id = status.value, reason, superbill_id
-    item.claimed_until, item.finished_at = None, utcnow()
+    if not batch_states.move_item(item, status):
+        return
+    item.reason, item.superbill_id, item.claimed_until, item.finished_at = reason, superbill_id, None, utcnow()
     column = getattr(SuperbillBatch, status.value)
     db.session.execute(update(SuperbillBatch).where(SuperbillBatch.id == item.batch_id).values({column: column + 1}))
     batch = db.session.get(SuperbillBatch, item.batch_id, populate_existing=True)
-    if batch.issued + batch.failed + batch.skipped >= batch.total and batch.status == BatchStatus.running.value:
-        batch.status, batch.finished_at = BatchStatus.finished.value, utcnow()
+    if done(batch) >= batch.total and batch_states.move_batch(batch, BatchStatus.finished):
+        batch.finished_at = utcnow()
     db.session.flush()
 
 

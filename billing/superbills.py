@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from billing import documents, fee_schedule, notifications, services
+from billing import documents, fee_schedule, notifications, services, states
 from billing.documents import POINTER_LETTERS, MAX_POINTERS, Diagnosis, Drug, Practice, Provider, SuperbillData, SuperbillLine
 from billing.models import Superbill, SuperbillCounter, SuperbillRequest, SuperbillStatus, SuperbillVisit
 from booking.models import Appointment, AppointmentStatus, ServiceKind
@@ -105,7 +105,8 @@ def void(actor: User | None, superbill: Superbill, reason: str, *, reissue: bool
     if superbill.status == SuperbillStatus.void.value:
         message = "This superbill is already void."
         raise ValidationError(message, code="already_void", fields={"reason": message})
-    superbill.status, superbill.void_reason, superbill.voided_at = SuperbillStatus.void.value, reason, utcnow()
+    superbill.void_reason, superbill.voided_at = reason, utcnow()
+    states.void_superbill(superbill)
     db.session.flush()
     audit.record("void", "superbill", superbill.id, user=actor, detail={"reason": reason[:200]})
     if not reissue or not billable_visits(superbill_patient(superbill), superbill.first_day, superbill.last_day):

@@ -13,7 +13,9 @@ from bench.billable import billable_patients
 from billing import superbill_batches as batches
 from clinic.extensions import db
 from clinic.models import Patient
-from tests.booking.test_browser import CHROMIUM, browser, live_server, page, pytestmark, sign_in_as  # noqa: F401
+from tests.browser import BROWSER_MARKS, sign_in_as
+
+pytestmark = BROWSER_MARKS
 
 
 def work_in_background(app) -> threading.Thread:

@@ -19,7 +19,7 @@ from clinic import create_app
 from clinic.database import utcnow
 from clinic.extensions import db
 from clinic.models import OutboxMessage, Patient
-from tests.conftest import api_token
+from tests.factories import api_token
 
 MONTH, FIRST = "2026-10", date(2026, 10, 1)
 
@@ -206,8 +206,8 @@ def test_the_batch_answers_a_patients_request_and_only_that_patient_reads_theirs
     from bench.billable import paid_visit
     from billing.models import SuperbillRequest
     from tests.billing.factories import pdf_text
-    from tests.booking.test_pages import sign_in
-    from tests.conftest import csrf_from
+    from tests.factories import sign_in
+    from tests.factories import csrf_from
     with demo.app_context():
         patient = db.session.scalar(select(Patient).where(Patient.email == "patient@clinic.test"))
         patient.date_of_birth, patient.address = date(1990, 2, 3), "9 Pine Road\nSpringfield, MA 01103"
@@ -254,8 +254,8 @@ def test_without_the_pdf_engine_every_item_fails_with_the_reason_and_a_rerun_iss
 
 
 def test_the_desk_starts_a_batch_and_its_page_shows_progress_without_javascript(demo, billable):
-    from tests.booking.test_pages import sign_in
-    from tests.conftest import csrf_from
+    from tests.factories import sign_in
+    from tests.factories import csrf_from
     staff = demo.test_client()
     sign_in(staff, "billing@clinic.test")
     desk = staff.get("/billing/superbills").get_data(as_text=True)

@@ -13,7 +13,7 @@ import pytest
 
 from bench.billable import billable_patients
 from clinic.extensions import db
-from tests.conftest import api_token
+from tests.factories import api_token
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
