@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time as time_module
 from datetime import date
 from pathlib import Path
@@ -54,9 +55,26 @@ def wait_until_finished(client, headers, url: str, process: subprocess.Popen, se
     pytest.fail(f"the batch at {url} did not finish within {seconds} s")
 
 
+class Lines:
+    """The process's output, read line by line in a thread so the test can wait for a round's report."""
+
+    def __init__(self, process: subprocess.Popen):
+        self.lines: list[str] = []
+        self.thread = threading.Thread(target=lambda: self.lines.extend(iter(process.stdout.readline, "")), daemon=True)
+        self.thread.start()
+
+    def wait_for(self, count: int, text: str, process: subprocess.Popen, seconds: float = 30) -> None:
+        deadline = time_module.monotonic() + seconds
+        while sum(text in line for line in self.lines) < count:
+            assert process.poll() is None or self.thread.is_alive(), "".join(self.lines)
+            assert time_module.monotonic() < deadline, f"no {count} x {text!r} in:\n{''.join(self.lines)}"
+            time_module.sleep(0.05)  # polling the output for the round's report
+
+
 def test_the_worker_loop_issues_batch_after_batch_round_after_round(demo, worker_loop):
     client = demo.test_client()
     headers = api_token(client, "billing@clinic.test")
+    output = Lines(worker_loop)
     for round_number, month in enumerate(("2026-08", "2026-09", "2026-10")):
         with demo.app_context():
             billable_patients(2, date.fromisoformat(f"{month}-01"), start=10 * round_number + 1)
@@ -66,10 +84,14 @@ def test_the_worker_loop_issues_batch_after_batch_round_after_round(demo, worker
         batch = wait_until_finished(client, headers, started.json["batch"]["url"], worker_loop)
         assert (batch["issued"], batch["failed"], batch["skipped"]) == (2, 0, 0)
         assert all((item["superbill_number"] or "").startswith("SB-") for item in batch["items"]), batch
+        output.wait_for(round_number + 1, "issued 2, failed 0, skipped 0", worker_loop)  # that round is over
     assert worker_loop.poll() is None
-    output = stop(worker_loop)
-    assert "Traceback" not in output and "Error" not in output, output
-    assert output.count("issued 2, failed 0, skipped 0") == 3, output
+    worker_loop.terminate()
+    worker_loop.wait(15)
+    output.thread.join(5)
+    text = "".join(output.lines)
+    assert worker_loop.returncode == 0 and "Traceback" not in text and "Error" not in text, text
+    assert text.count("issued 2, failed 0, skipped 0") == 3, text
 
 
 def test_two_worker_processes_share_one_batch_without_duplicates(demo, database_url):
