@@ -41,3 +41,12 @@ def late_payment_confirmed(payment: Payment, appointments: list[Appointment]) ->
 
 def _when(appointments: list[Appointment]) -> str:
     return "; ".join(local_datetime(a.starts_at) for a in sorted(appointments, key=lambda a: a.starts_at))
+
+
+def superbill_ready(superbill, patient) -> None:
+    """Every superbill issued (batch, single or a replacement): a link to the account page; the PDF stays behind login."""
+    if not patient.email:
+        return
+    mail.queue(patient.email, "Your superbill is ready", "superbill_ready", dedupe_key=f"superbill-{superbill.id}",
+               name=patient.name, number=superbill.number, first_day=formatting.numeric_date(superbill.first_day),
+               last_day=formatting.numeric_date(superbill.last_day), account_url=mail.absolute_url("booking.account"))

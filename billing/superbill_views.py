@@ -15,7 +15,6 @@ from billing.models import Estimate, Superbill, SuperbillRequest
 from billing.superbill_cli import superbills_cli
 from clinic import audit
 from clinic.auth_context import roles_required
-from clinic.database import utcnow
 from clinic.errors import DomainError
 from clinic.extensions import db
 from clinic.models import Clinician, Patient, Role
@@ -83,17 +82,9 @@ def issue_from_page():
         db.session.rollback()
         flash(error.message)
         return redirect(url_for("superbills.superbill_desk"))
-    _close_requests(patient, superbill)
     db.session.commit()
     flash(f"Superbill {superbill.number} issued for {patient.name}.")
     return redirect(url_for("superbills.superbill_desk"))
-
-
-def _close_requests(patient: Patient, superbill: Superbill) -> None:
-    for request in db.session.scalars(select(SuperbillRequest).where(
-            SuperbillRequest.patient_id == patient.id, SuperbillRequest.closed_at.is_(None),
-            SuperbillRequest.first_day >= superbill.first_day, SuperbillRequest.last_day <= superbill.last_day)):
-        request.superbill_id, request.closed_at = superbill.id, utcnow()
 
 
 @bp.post("/account/superbill-requests")

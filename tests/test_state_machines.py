@@ -1,5 +1,6 @@
 """Statuses change only through the state machines: `booking/states.py` (appointments), `billing/states.py`
-(payments, refunds, superbills), `clinical/states.py` (clearance decisions) and `clinic/outbox_states.py` (mail).
+(payments, refunds, superbills), `billing/batch_states.py` (the month's superbill batch), `clinical/states.py`
+(clearance decisions) and `clinic/outbox_states.py` (mail).
 Read from the source itself, so a new module that writes a status where no guard sees it fails here."""
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("clinic", "clinical", "booking", "billing")
-STATE_MODULES = {"booking/states.py", "billing/states.py", "clinical/states.py", "clinic/outbox_states.py"}
+STATE_MODULES = {"booking/states.py", "billing/states.py", "clinical/states.py", "clinic/outbox_states.py",
+                 "billing/batch_states.py"}
 #: Attributes called `status` that are not a record's state, each with why.
 NOT_A_RECORD_STATE = {
     "clinic/errors.py": "a domain error's HTTP status code",

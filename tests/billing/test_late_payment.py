@@ -15,7 +15,8 @@ from booking.models import Appointment, Reservation
 from clinic.database import utcnow
 from clinic.extensions import db
 from clinic.models import OutboxMessage
-from tests.factories import (card, DRIVER, guest_booking, next_weekday, pay, signed, stripe_get, STRIPE_SECRET_KEY as SECRET_KEY, take_the_place, THREE_D_SECURE)
+from tests.factories import (card, DRIVER, guest_booking, next_weekday, pay, signed, stripe_get,
+                             STRIPE_SECRET_KEY as SECRET_KEY, take_the_place, THREE_D_SECURE)
 
 
 def authenticate(base: str, secret: str) -> dict:

@@ -16,7 +16,8 @@ from werkzeug.serving import make_server
 from billing.models import LedgerEntry, Payment, Refund, StripeEvent
 from clinic.database import utcnow
 from clinic.extensions import db
-from tests.factories import (card, free_port, intents_for, pay, signed, stripe_get, STRIPE_SECRET_KEY as SECRET_KEY, THREE_D_SECURE)
+from tests.factories import (card, free_port, intents_for, pay, signed, stripe_get, STRIPE_SECRET_KEY as SECRET_KEY,
+                             THREE_D_SECURE)
 
 
 def authenticated_intent(held, base: str) -> tuple[dict, dict]:

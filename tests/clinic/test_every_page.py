@@ -5,6 +5,7 @@ shows is broken. Data-driven from the pages' links and app.url_map, so new pages
 from __future__ import annotations
 
 from collections import deque
+from datetime import date, timedelta
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
@@ -69,7 +70,22 @@ def lived_in(demo):
     booked = client.post("/api/v1/appointments", json=guest_booking(day, 10), headers=patient)
     assert booked.status_code == 201, booked.json
     assert client.post("/api/v1/appointments", json=guest_booking(day, 14)).status_code == 201
+    start_a_superbill_batch(demo)
     return day
+
+
+def start_a_superbill_batch(demo) -> None:
+    """Last month's superbill batch, started and not yet worked: the superbill desk links to its progress page."""
+    from bench.billable import billable_patients
+    from clinic.extensions import db
+    last_month = (date.today().replace(day=1) - timedelta(days=1)).replace(day=1)
+    with demo.app_context():
+        billable_patients(1, last_month)
+        db.session.remove()
+    client = demo.test_client()
+    started = client.post("/api/v1/superbill-batches", json={"month": last_month.strftime("%Y-%m")},
+                          headers=api_token(client, ROLES["billing"]))
+    assert started.status_code == 201, started.json
 
 
 def crawl(client, *starts: str) -> dict[str, int]:
@@ -123,6 +139,8 @@ def test_every_page_a_role_can_reach_renders_and_no_link_is_broken(demo, lived_i
                                         for code in ("consultation", "iv-ketamine"))]
     seen = crawl(client, internal(landing, "/"), *(busy_days if role != "patient" else []))
     assert len(seen) >= 5, seen  # the nav alone has more
+    if role in ("billing", "admin"):
+        assert any(path.startswith("/billing/superbill-batches/") for path in seen), seen
     for path in argument_free_get_routes(demo):
         status = client.get(path).status_code
         assert status < 500, f"{role}: {path} answered {status}"
