@@ -13,7 +13,7 @@ from bench.billable import billable_patients
 from billing import superbill_batches as batches
 from clinic.extensions import db
 from clinic.models import Patient
-from tests.browser import BROWSER_MARKS, sign_in_as
+from tests.browser import BROWSER_MARKS, browser_sign_in
 
 pytestmark = BROWSER_MARKS
 
@@ -34,7 +34,7 @@ def test_the_progress_bar_follows_the_workers_and_lists_the_failure(page, browse
         db.session.get(Patient, ids[1]).address = None
         db.session.commit()
         db.session.remove()
-    sign_in_as(page, live_server, "billing@clinic.test")
+    browser_sign_in(page, live_server, "billing@clinic.test")
     page.goto(f"{live_server}/billing/superbills")
     page.get_by_role("textbox", name="Month").fill("2026-10")
     page.get_by_role("button", name="Issue the month's superbills").click()
@@ -56,7 +56,7 @@ def test_the_progress_bar_follows_the_workers_and_lists_the_failure(page, browse
 
     without_js = browser.new_context(java_script_enabled=False)
     plain = without_js.new_page()
-    sign_in_as(plain, live_server, "billing@clinic.test")
+    browser_sign_in(plain, live_server, "billing@clinic.test")
     plain.goto(page.url)
     assert plain.locator("#batch-progress").get_attribute("value") == "5"
     assert "5 of 5 done" in " ".join(plain.locator("#batch-counts").inner_text().split())
@@ -74,7 +74,7 @@ def test_the_batch_pages_pass_axe(browser, live_server, demo):
         db.session.remove()
     context = browser.new_context(bypass_csp=True)  # so axe can be injected
     checked = context.new_page()
-    sign_in_as(checked, live_server, "billing@clinic.test")
+    browser_sign_in(checked, live_server, "billing@clinic.test")
     checked.goto(f"{live_server}/billing/superbills")
     checked.get_by_role("textbox", name="Month").fill("2026-10")
     checked.get_by_role("button", name="Issue the month's superbills").click()
