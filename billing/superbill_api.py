@@ -39,9 +39,9 @@ def issue_superbill():
     if last < first:
         message = "The last date must be on or after the first."
         raise ValidationError(message, fields={"to": message})
-    superbill = superbills.issue(actor, patient, first, last)
+    issued = superbills.issue_all(actor, patient, first, last)
     db.session.commit()
-    return jsonify(superbill=superbill_json(superbill)), 201
+    return jsonify(superbill=superbill_json(issued[0]), superbills=[superbill_json(s) for s in issued]), 201
 
 
 @bp.get("/superbills")

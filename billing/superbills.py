@@ -6,7 +6,6 @@ again (marked VOID once voided). Numbers come from a locked counter row per year
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from dataclasses import asdict, replace
 from datetime import date, datetime, time, timedelta
 
@@ -26,7 +25,7 @@ from clinic.models import Clinician, Patient, User
 from clinic.settings import clinic_settings, clinic_zone
 
 BILLED_KINDS = (ServiceKind.treatment.value, ServiceKind.psychotherapy.value)
-ADMIN_FIXES = "an administrator can add it at /admin/"
+ADMIN_FIXES = "billing staff can add it at /billing/identifiers, an administrator at /admin/"
 PATIENT_FIXES = "the patient can add it on /account (or staff for them)"
 CLINICIAN_FIXES = "a clinician records it with the patient's clearance"
 
@@ -42,20 +41,35 @@ def billable_visits(patient: Patient, first: date, last: date) -> list[Appointme
     return [v for v in visits if v.service.kind in BILLED_KINDS and paid_for_visit(v) > 0]
 
 
-def issue(actor: User | None, patient: Patient, first: date, last: date, *, replaces: Superbill | None = None) -> Superbill:
-    """Issue a superbill for the range. Raises 422 `nothing_to_bill` or `missing_billing_details`."""
-    _refuse_missing(missing_billing_details(patient, []))
+def issue(actor: User | None, patient: Patient, first: date, last: date, *, replaces: Superbill | None = None,
+          clinician_ids: set[int] | None = None) -> Superbill:
+    """Issue the superbills for the range and return the first (see `issue_all`: one per rendering clinician).
+    Raises 422 `nothing_to_bill` or `missing_billing_details`."""
+    return issue_all(actor, patient, first, last, replaces=replaces, clinician_ids=clinician_ids)[0]
+
+
+def issue_all(actor: User | None, patient: Patient, first: date, last: date, *, replaces: Superbill | None = None,
+              clinician_ids: set[int] | None = None) -> list[Superbill]:
+    """One superbill per rendering clinician of the billable visits in the range (a claim names one rendering
+    provider, so visits by two clinicians make two superbills, each with its own number), in the order of each
+    clinician's first visit. Every missing detail is named at once (practice, patient, each clinician, diagnosis)."""
     visits = [v for v in billable_visits(patient, first, last)
-              if fee_schedule.lines_for_dose(_lines(v), v.dose_mg)]
+              if fee_schedule.lines_for_dose(_lines(v), v.dose_mg)
+              and (clinician_ids is None or v.clinician_id in clinician_ids)]
+    by_clinician = _by_rendering_clinician(visits)
+    diagnoses = diagnosis_codes(patient)
+    _refuse_missing(missing_billing_details(patient, list(by_clinician), diagnoses if visits else None))
     if not visits:
         message = "There is no completed, paid visit to bill between those dates."
         raise ValidationError(message, code="nothing_to_bill", fields={"from": message, "to": message})
-    provider = _rendering_clinician(visits)
-    diagnoses = diagnosis_codes(patient)
-    _refuse_missing(missing_billing_details(patient, [provider], diagnoses))
-    data = _superbill_data(patient, visits, provider, diagnoses, _next_number(), replaces)
+    return [_issue_one(actor, patient, (first, last), clinician, group, diagnoses, replaces if i == 0 else None)
+            for i, (clinician, group) in enumerate(by_clinician.items())]
+
+
+def _issue_one(actor, patient, days, clinician, visits, diagnoses, replaces) -> Superbill:
+    data = _superbill_data(patient, visits, clinician, diagnoses, _next_number(), replaces)
     superbill = Superbill(
-        number=data.number, patient_id=patient.id, first_day=first, last_day=last,
+        number=data.number, patient_id=patient.id, first_day=days[0], last_day=days[1],
         replaces_id=replaces.id if replaces else None, total_charged_cents=data.total_charged_cents,
         total_paid_cents=data.paid_cents, currency=data.currency, snapshot=snapshot_of(data),
         pdf_sha256=hashlib.sha256(documents.superbill_pdf(data)).hexdigest(),
@@ -74,9 +88,17 @@ def void(actor: User | None, superbill: Superbill, reason: str, *, reissue: bool
     superbill.status, superbill.void_reason, superbill.voided_at = SuperbillStatus.void.value, reason, utcnow()
     db.session.flush()
     audit.record("void", "superbill", superbill.id, user=actor, detail={"reason": reason[:200]})
-    if not reissue or not billable_visits(superbill_patient(superbill), superbill.first_day, superbill.last_day):
+    patient, clinicians = superbill_patient(superbill), _clinicians_billed(superbill)
+    if not reissue or not any(v.clinician_id in clinicians for v in
+                              billable_visits(patient, superbill.first_day, superbill.last_day)):
         return None
-    return issue(actor, superbill_patient(superbill), superbill.first_day, superbill.last_day, replaces=superbill)
+    return issue(actor, patient, superbill.first_day, superbill.last_day, replaces=superbill, clinician_ids=clinicians)
+
+
+def _clinicians_billed(superbill: Superbill) -> set[int]:
+    """Whose visits the superbill billed: its replacement bills theirs only (another clinician's has its own)."""
+    return set(db.session.scalars(select(Appointment.clinician_id).join(
+        SuperbillVisit, SuperbillVisit.appointment_id == Appointment.id).where(SuperbillVisit.superbill_id == superbill.id)))
 
 
 def paid_for_visit(visit: Appointment) -> int:
@@ -145,6 +167,9 @@ def missing_billing_details(patient: Patient | None, clinicians: list[Clinician]
                         for name, label in (("credentials", "credentials"), ("npi", "NPI (type 1)"),
                                             ("license_number", "license number"), ("license_state", "license state"))
                         if not _valid(name, getattr(clinician, name))})
+        if clinician.npi and clinician.npi == settings.npi:
+            missing[f"clinician.{clinician.id}.npi"] = (f"{clinician.name}'s NPI is the practice's (type 2): a rendering "
+                                                        f"clinician has their own type 1 NPI; {ADMIN_FIXES}.")
     if patient is not None:
         missing.update({f"patient.{name}": f"The patient's {label} is missing: {PATIENT_FIXES}." for name, label in (
             ("date_of_birth", "date of birth"), ("address", "address")) if not getattr(patient, name)})
@@ -155,7 +180,7 @@ def missing_billing_details(patient: Patient | None, clinicians: list[Clinician]
 
 def _valid(name: str, value: str | None) -> bool:
     value = (value or "").strip()
-    checks = {"npi": claim_codes.is_npi, "tax_id": claim_codes.is_ein}
+    checks = {"npi": claim_codes.is_npi, "tax_id": claim_codes.is_ein, "license_state": claim_codes.is_us_state}
     return bool(value) and checks.get(name, bool)(value)
 
 
@@ -171,10 +196,12 @@ def diagnosis_codes(patient: Patient) -> list[str]:
     return list(clearance.diagnosis_codes or [])[:len(POINTER_LETTERS)] if clearance else []
 
 
-def _rendering_clinician(visits: list[Appointment]) -> Clinician:
-    """The clinician who rendered most of the visits (the document names one rendering provider)."""
-    counts = Counter(v.clinician_id for v in visits)
-    return db.session.get(Clinician, counts.most_common(1)[0][0])
+def _by_rendering_clinician(visits: list[Appointment]) -> dict[Clinician, list[Appointment]]:
+    """The visits grouped by the clinician who rendered them, in the order of each one's first visit."""
+    groups: dict[int, list[Appointment]] = {}
+    for visit in visits:
+        groups.setdefault(visit.clinician_id, []).append(visit)
+    return {db.session.get(Clinician, clinician_id): group for clinician_id, group in groups.items()}
 
 
 # --- the plain data ------------------------------------------------------------------------------------------------

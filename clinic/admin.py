@@ -60,6 +60,10 @@ class ClinicianBillingForm(FlaskForm):
         if not claim_codes.is_npi(field.data.strip()):
             raise ValidationError("This NPI's check digit does not match: please copy it again from NPPES.")
 
+    def validate_license_state(self, field):
+        if not claim_codes.is_us_state(field.data.strip()):
+            raise ValidationError("Enter the two-letter code of the state that issued the license, like MA.")
+
 
 class StaffForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
