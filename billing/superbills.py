@@ -17,7 +17,7 @@ from billing.documents import POINTER_LETTERS, MAX_POINTERS, Diagnosis, Drug, Pr
 from billing.models import Superbill, SuperbillCounter, SuperbillStatus, SuperbillVisit
 from booking.models import Appointment, AppointmentStatus, ServiceKind
 from clinical.models import Clearance
-from clinic import audit, claim_codes
+from clinic import audit, claim_codes, diagnoses as icd10
 from clinic.database import utcnow
 from clinic.errors import DomainError, ValidationError
 from clinic.extensions import db
@@ -217,11 +217,12 @@ def local_day(instant: datetime) -> date:
 def _superbill_data(patient, visits, clinician, codes, number, replaces) -> SuperbillData:
     settings = clinic_settings()
     pointers = tuple(POINTER_LETTERS[:min(len(codes), MAX_POINTERS)])
-    lines, paid = [], 0
+    lines, paid, refunded = [], 0, 0
     for visit in visits:
         visit_lines = [_superbill_line(visit, line, pointers) for line in fee_schedule.lines_for_dose(_lines(visit), visit.dose_mg)]
         lines += visit_lines
-        paid += min(paid_for_visit(visit), sum(line.charge_cents for line in visit_lines))
+        visit_paid, visit_refunded = _paid_and_refunded(visit, sum(line.charge_cents for line in visit_lines))
+        paid, refunded = paid + visit_paid, refunded + visit_refunded
     return SuperbillData(
         number=number, issued_on=local_day(utcnow()),
         practice=Practice(legal_name=settings.legal_name, address=settings.address, phone=settings.phone,
@@ -229,8 +230,17 @@ def _superbill_data(patient, visits, clinician, codes, number, replaces) -> Supe
         provider=Provider(name=clinician.name, credentials=clinician.credentials or "", npi=clinician.npi or "",
                           license_number=clinician.license_number or "", license_state=clinician.license_state or ""),
         patient_name=patient.name, patient_date_of_birth=patient.date_of_birth, patient_address=patient.address,
-        diagnoses=tuple(Diagnosis(code, "") for code in codes), lines=tuple(lines), paid_cents=paid,
+        diagnoses=tuple(Diagnosis(code, icd10.description(code)) for code in codes), lines=tuple(lines),
+        paid_cents=paid, refunded_cents=refunded,
         currency=visits[0].currency, replaces=replaces.number if replaces else None)
+
+
+def _paid_and_refunded(visit: Appointment, charged: int) -> tuple[int, int]:
+    """What the patient kept paid for the visit and what was refunded on it, each within the visit's charges: a
+    partly refunded visit bills what was paid, the refund shown as taken off (never as a balance owed)."""
+    paid = min(paid_for_visit(visit), charged)
+    share = sum(allocation.amount_cents for allocation in services.paid_allocations(visit))
+    return paid, max(0, min(share - paid_for_visit(visit), charged - paid))
 
 
 def _superbill_line(visit: Appointment, line, pointers: tuple[str, ...]) -> SuperbillLine:
