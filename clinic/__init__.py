@@ -112,7 +112,7 @@ def _register_blueprints(app: Flask) -> None:
     from booking.views import bp as booking_bp
     from billing import api as billing_api, cli as billing_cli  # noqa: F401  (API routes, webhook; flask stripe)
     from billing import demo as billing_demo, superbill_api, superbill_views  # noqa: F401  (fee schedule seeding; routes)
-    from billing import fee_schedule_views, identifier_views  # noqa: F401  (routes)
+    from billing import estimate_views, fee_schedule_views, identifier_views  # noqa: F401  (routes)
     from billing.superbill_cli import superbills_cli
     from billing.views import bp as billing_bp
     from clinic.admin import bp as admin_bp
