@@ -221,4 +221,4 @@ def _expected_of(estimate: Estimate) -> dict[int, int]:
 def billed_cents(patient_id: int) -> int:
     issued = db.session.scalars(select(Superbill).where(
         Superbill.patient_id == patient_id, Superbill.status == SuperbillStatus.issued.value))
-    return sum(s.total_charged_cents - (s.snapshot or {}).get("refunded_cents", 0) for s in issued)
+    return sum(s.total_charged_cents - (s.snapshot or {}).get("adjustment_cents", 0) for s in issued)

@@ -27,7 +27,7 @@ def superbill_json(superbill: Superbill) -> dict:
             "status": superbill.status, "replaces": superbill.replaces_id, "from": superbill.first_day.isoformat(),
             "to": superbill.last_day.isoformat(), "total_charged_cents": superbill.total_charged_cents,
             "total_paid_cents": superbill.total_paid_cents, "currency": superbill.currency,
-            "total_refunded_cents": superbill.snapshot.get("refunded_cents", 0),
+            "total_adjustment_cents": superbill.snapshot.get("adjustment_cents", 0),
             "rendering_clinician": (superbill.snapshot.get("provider") or {}).get("name"),
             "void_reason": superbill.void_reason, "pdf_url": f"/api/v1/superbills/{superbill.id}.pdf"}
 

@@ -18,7 +18,8 @@ openapi.add_schemas({"Superbill": {"type": "object", "properties": {
     "replaces": {"type": "integer", "nullable": True}, "from": {"type": "string", "format": "date"},
     "to": {"type": "string", "format": "date"}, "total_charged_cents": {"type": "integer"},
     "total_paid_cents": {"type": "integer"}, "currency": {"type": "string"},
-    "total_refunded_cents": {"type": "integer", "description": "refunded on the billed visits: taken off the charges"},
+    "total_adjustment_cents": {"type": "integer",
+                               "description": "taken off the charges: refunds and package discounts"},
     "rendering_clinician": {"type": "string", "description": "the one rendering provider a superbill names"},
     "void_reason": {"type": "string", "nullable": True}, "pdf_url": {"type": "string"}}}})
 openapi.add_schemas({"Estimate": {"type": "object", "properties": {

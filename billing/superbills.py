@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 
 from billing import documents, fee_schedule, services
 from billing.documents import POINTER_LETTERS, MAX_POINTERS, Diagnosis, Drug, Practice, Provider, SuperbillData, SuperbillLine
-from billing.models import Superbill, SuperbillCounter, SuperbillStatus, SuperbillVisit
+from billing.models import (CreditKind, PackageCredit, PackagePurchase, PaymentStatus, Superbill, SuperbillCounter,
+                            SuperbillStatus, SuperbillVisit)
 from booking.models import Appointment, AppointmentStatus, ServiceKind
 from clinical.models import Clearance
 from clinic import audit, claim_codes, diagnoses as icd10
@@ -102,8 +103,27 @@ def _clinicians_billed(superbill: Superbill) -> set[int]:
 
 
 def paid_for_visit(visit: Appointment) -> int:
-    """What the patient paid for this visit and kept: its share of each payment less the refunds on it. A refund
-    made on the whole payment (billing staff's) is taken from the payment's visits latest first."""
+    """What the patient paid for this visit and kept: its share of each payment less the refunds on it (a refund
+    made on the whole payment, billing staff's, is taken from the payment's visits latest first), or its share of
+    the induction package whose credit it used."""
+    return _paid_by_card(visit) + _package_share(visit)[0]
+
+
+def _package_share(visit: Appointment) -> tuple[int, int]:
+    """(kept, charged) for a visit booked with a package credit: the package's price, and what is left of it after
+    refunds, each spread evenly over its sessions; the odd cents are never billed (never more than was paid)."""
+    credits = {c.kind: c for c in db.session.scalars(select(PackageCredit).where(PackageCredit.appointment_id == visit.id))}
+    used = credits.get(CreditKind.used.value)
+    if used is None or CreditKind.returned.value in credits:
+        return 0, 0
+    purchase = db.session.get(PackagePurchase, used.purchase_id)
+    if purchase.payment.status != PaymentStatus.succeeded.value:
+        return 0, 0
+    kept = purchase.price_cents - services.refunded_cents(purchase.payment)
+    return max(0, kept) // purchase.sessions, purchase.price_cents // purchase.sessions
+
+
+def _paid_by_card(visit: Appointment) -> int:
     total = 0
     for allocation in services.paid_allocations(visit):
         payment = allocation.payment
@@ -128,7 +148,8 @@ def reissue_after_refund(refund, actor: User | None = None) -> list[Superbill]:
     if refund.appointment_id is not None:
         visit_ids = [refund.appointment_id]
     else:
-        visit_ids = [a.appointment_id for a in refund.payment.allocations]
+        visit_ids = [a.appointment_id for a in refund.payment.allocations] + list(db.session.scalars(
+            select(PackageCredit.appointment_id).join(PackagePurchase).where(PackagePurchase.payment_id == refund.payment_id)))
     billing_them = select(SuperbillVisit.superbill_id).where(SuperbillVisit.appointment_id.in_(visit_ids))
     issued = db.session.scalars(select(Superbill).where(
         Superbill.id.in_(billing_them), Superbill.status == SuperbillStatus.issued.value).order_by(Superbill.id))
@@ -217,12 +238,15 @@ def local_day(instant: datetime) -> date:
 def _superbill_data(patient, visits, clinician, codes, number, replaces) -> SuperbillData:
     settings = clinic_settings()
     pointers = tuple(POINTER_LETTERS[:min(len(codes), MAX_POINTERS)])
-    lines, paid, refunded = [], 0, 0
+    # A billable visit was settled when booked (a card payment in full, or a package credit), so whatever of its
+    # charges the patient did not keep paid was refunded or discounted: an adjustment, never a balance owed.
+    lines, paid, adjusted = [], 0, 0
     for visit in visits:
         visit_lines = [_superbill_line(visit, line, pointers) for line in fee_schedule.lines_for_dose(_lines(visit), visit.dose_mg)]
         lines += visit_lines
-        visit_paid, visit_refunded = _paid_and_refunded(visit, sum(line.charge_cents for line in visit_lines))
-        paid, refunded = paid + visit_paid, refunded + visit_refunded
+        charged = sum(line.charge_cents for line in visit_lines)
+        visit_paid = min(paid_for_visit(visit), charged)
+        paid, adjusted = paid + visit_paid, adjusted + charged - visit_paid
     return SuperbillData(
         number=number, issued_on=local_day(utcnow()),
         practice=Practice(legal_name=settings.legal_name, address=settings.address, phone=settings.phone,
@@ -231,16 +255,8 @@ def _superbill_data(patient, visits, clinician, codes, number, replaces) -> Supe
                           license_number=clinician.license_number or "", license_state=clinician.license_state or ""),
         patient_name=patient.name, patient_date_of_birth=patient.date_of_birth, patient_address=patient.address,
         diagnoses=tuple(Diagnosis(code, icd10.description(code)) for code in codes), lines=tuple(lines),
-        paid_cents=paid, refunded_cents=refunded,
+        paid_cents=paid, adjustment_cents=adjusted,
         currency=visits[0].currency, replaces=replaces.number if replaces else None)
-
-
-def _paid_and_refunded(visit: Appointment, charged: int) -> tuple[int, int]:
-    """What the patient kept paid for the visit and what was refunded on it, each within the visit's charges: a
-    partly refunded visit bills what was paid, the refund shown as taken off (never as a balance owed)."""
-    paid = min(paid_for_visit(visit), charged)
-    share = sum(allocation.amount_cents for allocation in services.paid_allocations(visit))
-    return paid, max(0, min(share - paid_for_visit(visit), charged - paid))
 
 
 def _superbill_line(visit: Appointment, line, pointers: tuple[str, ...]) -> SuperbillLine:

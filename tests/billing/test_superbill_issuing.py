@@ -101,7 +101,36 @@ def test_a_partly_refunded_visit_bills_what_was_paid_and_says_paid_in_full(paid_
                 json={"amount_cents": 12500, "reason": "late start"})
     superbill = client.post("/api/v1/superbills", headers=billing, json={
         "patient_id": patient_id, "from": start.date().isoformat(), "to": start.date().isoformat()}).json["superbill"]
-    assert (superbill["total_paid_cents"], superbill["total_refunded_cents"]) == (35000, 12500)
+    assert (superbill["total_paid_cents"], superbill["total_adjustment_cents"]) == (35000, 12500)
     text = pdf_text(client.get(superbill["pdf_url"], headers=headers).data, tmp_path)
-    assert "Less refunded to the patient -$125.00" in text and "Net charges $350.00" in text
+    assert "Less refunds and discounts -$125.00" in text and "Net charges $350.00" in text
     assert "Amount paid $350.00" in text and "Balance due $0.00" in text and "Paid in full." in text
+
+
+def test_a_visit_paid_with_a_package_credit_bills_its_share_of_the_package(stripe_app, localstripe_url, tmp_path):
+    from tests.billing.test_packages import book_series as book_package_series, buy, cleared_patient, set_package
+    set_package(stripe_app, 6, 240000)
+    client, headers = cleared_patient(stripe_app)
+    bought = buy(client, headers, localstripe_url)
+    assert bought.status_code == 201, bought.json
+    sessions = book_package_series(client, headers)
+    patient_id = sessions[0]["patient_id"]
+    client.patch(f"/api/v1/patients/{patient_id}", headers=headers,
+                 json={"date_of_birth": "1990-02-03", "address": "1 Main Street\nSalem, MA 01970"})
+    start = move_to_the_past(stripe_app, sessions[0]["id"], days_ago=10)
+    complete(client, sessions[0]["id"])
+    billing = api_token(client, "billing@clinic.test")
+    issued = client.post("/api/v1/superbills", headers=billing, json={
+        "patient_id": patient_id, "from": start.date().isoformat(), "to": start.date().isoformat()})
+    assert issued.status_code == 201, issued.json
+    superbill = issued.json["superbill"]
+    assert (superbill["total_charged_cents"], superbill["total_paid_cents"], superbill["total_adjustment_cents"]) == \
+        (47500, 40000, 7500)
+    text = pdf_text(client.get(superbill["pdf_url"], headers=headers).data, tmp_path)
+    assert "Amount paid $400.00" in text and "Balance due $0.00" in text and "Paid in full." in text
+
+    refund = client.post(f"/api/v1/payments/{bought.json['payment']['id']}/refunds", headers=billing,
+                         json={"amount_cents": 60000, "reason": "package price lowered"})
+    assert refund.status_code == 201, refund.json
+    new, old = client.get(f"/api/v1/superbills?patient_id={patient_id}", headers=billing).json["superbills"]
+    assert old["status"] == "void" and new["replaces"] == old["id"] and new["total_paid_cents"] == 30000
