@@ -194,8 +194,9 @@ def overruns() -> list[dict]:
     for patient_id in db.session.scalars(select(Estimate.patient_id).distinct().order_by(Estimate.patient_id)):
         expected, billed = expected_cents(patient_id), billed_cents(patient_id)
         if billed - expected >= OVERRUN_CENTS:
-            flagged.append({"patient_id": patient_id, "estimate_id": latest_estimate(db.session.get(Patient, patient_id)).id,
-                            "estimate_cents": expected, "billed_cents": billed, "over_cents": billed - expected})
+            latest = latest_estimate(db.session.get(Patient, patient_id))
+            flagged.append({"patient_id": patient_id, "estimate_id": latest.id, "estimate_cents": expected,
+                            "billed_cents": billed, "over_cents": billed - expected})
     return flagged
 
 

@@ -28,7 +28,8 @@ def _upper(value):
 
 class FeeLineForm(Form):
     code = StringField("Code (CPT or HCPCS)", filters=[_strip, _upper], validators=[Length(max=5)],
-                       description="CPT: five digits, or four and a letter (96365). HCPCS: a letter and four digits (J3490).")
+                       description="CPT: five digits, or four and a letter (96365). "
+                                   "HCPCS: a letter and four digits (J3490).")
     description = StringField("Description", filters=[_strip], validators=[Length(max=200)])
     modifiers = StringField("Modifiers", filters=[_strip, _upper], validators=[Length(max=20)],
                             description="Up to four, two letters or digits each, separated by spaces (JZ 59).")

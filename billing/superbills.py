@@ -98,8 +98,8 @@ def void(actor: User | None, superbill: Superbill, reason: str, *, reissue: bool
 
 def _clinicians_billed(superbill: Superbill) -> set[int]:
     """Whose visits the superbill billed: its replacement bills theirs only (another clinician's has its own)."""
-    return set(db.session.scalars(select(Appointment.clinician_id).join(
-        SuperbillVisit, SuperbillVisit.appointment_id == Appointment.id).where(SuperbillVisit.superbill_id == superbill.id)))
+    billed = select(SuperbillVisit.appointment_id).where(SuperbillVisit.superbill_id == superbill.id)
+    return set(db.session.scalars(select(Appointment.clinician_id).where(Appointment.id.in_(billed))))
 
 
 def paid_for_visit(visit: Appointment) -> int:
@@ -112,7 +112,8 @@ def paid_for_visit(visit: Appointment) -> int:
 def _package_share(visit: Appointment) -> tuple[int, int]:
     """(kept, charged) for a visit booked with a package credit: the package's price, and what is left of it after
     refunds, each spread evenly over its sessions; the odd cents are never billed (never more than was paid)."""
-    credits = {c.kind: c for c in db.session.scalars(select(PackageCredit).where(PackageCredit.appointment_id == visit.id))}
+    rows = db.session.scalars(select(PackageCredit).where(PackageCredit.appointment_id == visit.id))
+    credits = {credit.kind: credit for credit in rows}
     used = credits.get(CreditKind.used.value)
     if used is None or CreditKind.returned.value in credits:
         return 0, 0
@@ -148,8 +149,9 @@ def reissue_after_refund(refund, actor: User | None = None) -> list[Superbill]:
     if refund.appointment_id is not None:
         visit_ids = [refund.appointment_id]
     else:
-        visit_ids = [a.appointment_id for a in refund.payment.allocations] + list(db.session.scalars(
-            select(PackageCredit.appointment_id).join(PackagePurchase).where(PackagePurchase.payment_id == refund.payment_id)))
+        on_package = select(PackageCredit.appointment_id).join(PackagePurchase).where(
+            PackagePurchase.payment_id == refund.payment_id)
+        visit_ids = [a.appointment_id for a in refund.payment.allocations] + list(db.session.scalars(on_package))
     billing_them = select(SuperbillVisit.superbill_id).where(SuperbillVisit.appointment_id.in_(visit_ids))
     issued = db.session.scalars(select(Superbill).where(
         Superbill.id.in_(billing_them), Superbill.status == SuperbillStatus.issued.value).order_by(Superbill.id))
@@ -189,8 +191,9 @@ def missing_billing_details(patient: Patient | None, clinicians: list[Clinician]
                                             ("license_number", "license number"), ("license_state", "license state"))
                         if not _valid(name, getattr(clinician, name))})
         if clinician.npi and clinician.npi == settings.npi:
-            missing[f"clinician.{clinician.id}.npi"] = (f"{clinician.name}'s NPI is the practice's (type 2): a rendering "
-                                                        f"clinician has their own type 1 NPI; {ADMIN_FIXES}.")
+            missing[f"clinician.{clinician.id}.npi"] = (
+                f"{clinician.name}'s NPI is the practice's (type 2): a rendering clinician has their own type 1 NPI; "
+                f"{ADMIN_FIXES}.")
     if patient is not None:
         missing.update({f"patient.{name}": f"The patient's {label} is missing: {PATIENT_FIXES}." for name, label in (
             ("date_of_birth", "date of birth"), ("address", "address")) if not getattr(patient, name)})
