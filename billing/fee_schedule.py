@@ -5,7 +5,7 @@ one that starts on or before it. Changing the schedule adds a version and never 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
@@ -18,6 +18,10 @@ from clinic.extensions import db
 from clinic.formatting import numeric_date
 from clinic.models import User
 from clinic.settings import clinic_zone
+
+
+MAX_CHARGE_CENTS = 10_000_000  # $100,000.00 a line: far above any visit, below what a typo could store
+LATEST_START = timedelta(days=2 * 366)  # a version at most about two years ahead (no later one could follow it)
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,8 @@ def effective_date_problem(service: Service, effective_on: date) -> str | None:
     if effective_on < today:
         return (f"Choose {numeric_date(today)} or later: a change never reprices visits that already happened, "
                 "so it starts today at the earliest.")
+    if effective_on > today + LATEST_START:
+        return f"Choose a date before {numeric_date(today + LATEST_START)}: a version starts at most two years ahead."
     started = db.session.scalar(select(func.count(Appointment.id)).where(
         Appointment.service_id == service.id, Appointment.status != AppointmentStatus.cancelled.value,
         Appointment.starts_at >= datetime.combine(effective_on, time(), zone), Appointment.starts_at <= utcnow()))
@@ -137,6 +143,8 @@ def line_problems(spec: LineSpec) -> dict[str, str]:
         problems["modifiers"] = "At most four modifiers of two letters or digits each."
     if not 1 <= spec.units <= 999 or spec.charge_cents < 0:
         problems["units"] = "At least one unit and a charge of zero or more."
+    elif spec.charge_cents > MAX_CHARGE_CENTS:
+        problems["charge_cents"] = "A line's charge is at most $100,000.00."
     if spec.place_of_service not in claim_codes.PLACES_OF_SERVICE:
         problems["place_of_service"] = "The place of service is 11 (office), 02 or 10 (telehealth)."
     if spec.min_dose_mg is not None and spec.max_dose_mg is not None and spec.min_dose_mg > spec.max_dose_mg:

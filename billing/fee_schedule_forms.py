@@ -9,9 +9,10 @@ from flask_wtf import FlaskForm
 from wtforms import FieldList, Form, FormField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length
 
-from billing.fee_schedule import LineSpec
+from billing.fee_schedule import MAX_CHARGE_CENTS, LineSpec
 from billing.forms import parse_dollars
 from clinic import claim_codes
+from clinic.formatting import money
 
 MAX_LINES = 8
 PLACES = [SelectChoice(code, f"{code} {label}") for code, label in claim_codes.PLACES_OF_SERVICE.items()]
@@ -117,6 +118,8 @@ def _charge(field) -> int | None:
     cents = parse_dollars(field.data) if field.data else None
     if cents is None:
         field.errors.append("Enter the charge in dollars, like 425.00 (0.00 for a line billed at no charge).")
+    elif cents > MAX_CHARGE_CENTS:
+        field.errors.append(f"A line's charge is at most {money(MAX_CHARGE_CENTS)}.")
     return cents
 
 

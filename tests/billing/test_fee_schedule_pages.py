@@ -138,3 +138,22 @@ def test_a_change_never_reaches_back_to_visits_that_happened(demo):
         with pytest.raises(ValidationError) as refused:
             fee_schedule.change_fees(None, iv, yesterday, [LineSpec("96365", 1)])
         assert refused.value.code == "effective_date" and "effective_on" in refused.value.fields
+
+
+@pytest.mark.parametrize("odd", [
+    {"lines-99-code": "96365", "lines-99-charge": "1.00"},
+    {"lines-0-units": "9" * 40, "lines-0-min_dose_mg": "٣", "lines-0-max_dose_mg": "-1"},
+    {"lines-0-charge": "1e9", "lines-0-place_of_service": "99"},
+    {"lines-0-code": "９６３６５", "lines-0-modifiers": "ÄB"},
+    {"effective_on": "2027-02-30"},
+    {"lines-0-charge": "99999999999999999999"}, {"effective_on": "9999-12-31"},
+])
+def test_odd_input_is_answered_with_a_sentence_never_a_500(demo, odd):
+    client = billing_client(demo)
+    page = client.get("/billing/fee-schedule/iv-ketamine").get_data(as_text=True)
+    start = (local_today(demo) + timedelta(days=40)).isoformat()
+    answer = client.post("/billing/fee-schedule/iv-ketamine", data={
+        "effective_on": start, **line_fields(0, code="96365", charge="450.00"), **odd, "csrf_token": csrf_from(page)})
+    assert answer.status_code in (302, 422), answer.status_code
+    if answer.status_code == 422:
+        assert 'class="field-error"' in answer.get_data(as_text=True)
