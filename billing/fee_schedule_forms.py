@@ -13,6 +13,7 @@ from billing.fee_schedule import MAX_CHARGE_CENTS, LineSpec
 from billing.forms import parse_dollars
 from clinic import claim_codes
 from clinic.formatting import money
+from clinic.forms import PlainText
 
 MAX_LINES = 8
 PLACES = [SelectChoice(code, f"{code} {label}") for code, label in claim_codes.PLACES_OF_SERVICE.items()]
@@ -28,24 +29,24 @@ def _upper(value):
 
 
 class FeeLineForm(Form):
-    code = StringField("Code (CPT or HCPCS)", filters=[_strip, _upper], validators=[Length(max=5)],
+    code = StringField("Code (CPT or HCPCS)", filters=[_strip, _upper], validators=[PlainText(), Length(max=5)],
                        description="CPT: five digits, or four and a letter (96365). "
                                    "HCPCS: a letter and four digits (J3490).")
-    description = StringField("Description", filters=[_strip], validators=[Length(max=200)])
-    modifiers = StringField("Modifiers", filters=[_strip, _upper], validators=[Length(max=20)],
+    description = StringField("Description", filters=[_strip], validators=[PlainText(), Length(max=200)])
+    modifiers = StringField("Modifiers", filters=[_strip, _upper], validators=[PlainText(), Length(max=20)],
                             description="Up to four, two letters or digits each, separated by spaces (JZ 59).")
-    units = StringField("Units", filters=[_strip], default="1", validators=[Length(max=3)])
-    charge = StringField("Charge (dollars)", filters=[_strip], validators=[Length(max=20)],
+    units = StringField("Units", filters=[_strip], default="1", validators=[PlainText(), Length(max=3)])
+    charge = StringField("Charge (dollars)", filters=[_strip], validators=[PlainText(), Length(max=20)],
                          description="For all the line's units, like 425.00.")
     place_of_service = SelectField("Place of service", choices=PLACES, default="11")
-    min_dose_mg = StringField("Lowest dose (mg)", filters=[_strip], validators=[Length(max=5)],
+    min_dose_mg = StringField("Lowest dose (mg)", filters=[_strip], validators=[PlainText(), Length(max=5)],
                               description="Only when the code depends on the dose (G2083: 57).")
-    max_dose_mg = StringField("Highest dose (mg)", filters=[_strip], validators=[Length(max=5)],
+    max_dose_mg = StringField("Highest dose (mg)", filters=[_strip], validators=[PlainText(), Length(max=5)],
                               description="Only when the code depends on the dose (G2082: 56).")
-    drug_name = StringField("Drug name (J3490)", filters=[_strip], validators=[Length(max=200)])
-    ndc = StringField("NDC (J3490)", filters=[_strip], validators=[Length(max=13)],
+    drug_name = StringField("Drug name (J3490)", filters=[_strip], validators=[PlainText(), Length(max=200)])
+    ndc = StringField("NDC (J3490)", filters=[_strip], validators=[PlainText(), Length(max=13)],
                       description="With its hyphens, as on the package: 0409-2053-10.")
-    dose_unit = StringField("Dose unit (J3490)", filters=[_strip], validators=[Length(max=20)],
+    dose_unit = StringField("Dose unit (J3490)", filters=[_strip], validators=[PlainText(), Length(max=20)],
                             description="How the dose is counted, like mg.")
 
     def is_blank(self) -> bool:
@@ -53,7 +54,7 @@ class FeeLineForm(Form):
 
 
 class FeeScheduleForm(FlaskForm):
-    effective_on = StringField("Effective from", filters=[_strip],
+    effective_on = StringField("Effective from", filters=[_strip], validators=[PlainText()],
                                description="The first day visits bill at these fees; earlier visits keep theirs.")
     lines = FieldList(FormField(FeeLineForm), min_entries=1, max_entries=MAX_LINES)
 

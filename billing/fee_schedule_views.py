@@ -2,6 +2,8 @@
 versions, and the form that adds a version from a chosen date (never rewriting one a visit was billed at)."""
 from __future__ import annotations
 
+import re
+
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -59,6 +61,8 @@ def change_fee_schedule(code: str):
 
 
 def _service(code: str) -> Service:
+    if not re.fullmatch(r"[\w.-]{1,50}", code):
+        abort(404)  # a service code's shape; anything else (a NUL byte PostgreSQL would refuse) names no service
     return db.session.scalar(select(Service).where(Service.code == code)) or abort(404)
 
 

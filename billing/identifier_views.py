@@ -15,6 +15,7 @@ from clinic import audit, claim_codes
 from clinic.admin import ClinicianBillingForm
 from clinic.auth_context import roles_required
 from clinic.extensions import db
+from clinic.forms import PlainText
 from clinic.models import Clinician
 from clinic.settings import clinic_settings
 
@@ -26,9 +27,10 @@ def _strip(value):
 class PracticeBillingForm(FlaskForm):
     """The practice as a claim names it."""
 
-    legal_name = StringField("Legal name (as registered with the IRS)", filters=[_strip], validators=[Length(max=200)])
-    address = TextAreaField("Address", filters=[_strip], validators=[Length(max=500)])
-    phone = StringField("Phone", filters=[_strip], validators=[Length(max=40)])
+    legal_name = StringField("Legal name (as registered with the IRS)", filters=[_strip],
+                             validators=[PlainText(), Length(max=200)])
+    address = TextAreaField("Address", filters=[_strip], validators=[PlainText(multiline=True), Length(max=500)])
+    phone = StringField("Phone", filters=[_strip], validators=[PlainText(), Length(max=40)])
     npi = StringField("Practice NPI (type 2)", filters=[_strip], validators=[Optional()],
                       description="Ten digits, from NPPES.")
     tax_id = StringField("Tax id (EIN)", filters=[_strip], validators=[Optional()], description="Like 12-3456789.")
