@@ -49,8 +49,10 @@ class PracticeBillingForm(FlaskForm):
             raise ValidationError("Enter the practice's phone with its area code, like (413) 555-0142.")
 
 
-def _clinicians() -> list[Clinician]:
-    return list(db.session.scalars(select(Clinician).where(Clinician.active).order_by(Clinician.name)))
+def _clinicians(active_only: bool = True) -> list[Clinician]:
+    """Active clinicians; with `active_only=False` also those who left (their past visits still bill under them)."""
+    query = select(Clinician).order_by(Clinician.active.desc(), Clinician.name)
+    return list(db.session.scalars(query.where(Clinician.active) if active_only else query))
 
 
 @bp.get("/billing/identifiers")
@@ -87,13 +89,13 @@ def save_clinician_identifiers(clinician_id: int):
 
 
 def _page(form: PracticeBillingForm, failed: tuple[int, ClinicianBillingForm] | None = None):
-    clinicians = _clinicians()
+    clinicians = _clinicians(active_only=False)
     forms = [(c, failed[1] if failed and failed[0] == c.id else ClinicianBillingForm(obj=c, prefix=f"c{c.id}"))
              for c in clinicians]
     audit.record("view", "clinic_settings", 1, detail={"page": "billing_identifiers"})
     db.session.commit()
     return render_template("billing/identifiers.html", form=form, clinicians=forms,
-                           missing=superbills.missing_billing_details(None, clinicians))
+                           missing=superbills.missing_billing_details(None, [c for c in clinicians if c.active]))
 
 
 @bp.app_context_processor

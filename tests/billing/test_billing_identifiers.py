@@ -82,6 +82,10 @@ def test_a_clinicians_identifiers_are_checked_then_saved(demo):
     text = html.unescape(bad.get_data(as_text=True))
     assert bad.status_code == 422 and "check digit" in text and "state that issued the license" in text
     assert client.post("/billing/identifiers/clinicians/999999", data=fields).status_code == 404
+    with demo.app_context():
+        db.session.get(Clinician, rivera).active = False  # left the clinic: her past visits still bill under her
+        db.session.commit()
+    assert "no longer active" in client.get("/billing/identifiers").get_data(as_text=True)
     client.post(f"/billing/identifiers/clinicians/{rivera}", data={**fields, f"c{rivera}-license_state": "NY"})
     with demo.app_context():
         clinician = db.session.get(Clinician, rivera)
