@@ -1,9 +1,11 @@
 """Good Faith Estimates (No Surprises Act, 45 CFR 149.610) for self-pay patients, from the fee schedule.
 
-Booking tells billing through signals (booking never imports billing): `appointment_booked` and
-`appointment_rescheduled` only note the patient on the database session; the estimate is made once, just before
-that request's commit, so a series booked in one request gets one estimate covering every session. A new estimate
-is given for a patient's first booked treatment, when a visit it covers moves, and when the services change."""
+Booking tells billing through signals (booking never imports billing): `appointment_booked`,
+`appointment_rescheduled` and `appointment_cancelled` only note the patient on the database session; the estimate
+is made once, just before that request's commit, so a series booked in one request gets one estimate covering every
+session. A new estimate is given for a patient's first booked treatment, when a visit it covers moves or is
+cancelled, and when a visit it does not cover is booked (the services expected changed). Each records when it was
+due, in business days (`billing/gfe_deadlines.py`)."""
 from __future__ import annotations
 
 from dataclasses import fields as dataclass_fields
