@@ -1,9 +1,9 @@
-"""Superbill pages on the billing blueprint: on /billing, what is missing, the issue form and the patients'
+"""Superbill pages: on /billing, what is missing, the issue form and the patients'
 request queue; on /account (booking's page, which includes billing's partial when it is there), a patient's
 superbills, estimates and the request form."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -12,13 +12,16 @@ from wtforms.validators import DataRequired, NumberRange, ValidationError
 
 from billing import estimates, superbills
 from billing.models import Estimate, Superbill, SuperbillRequest
-from billing.views import bp
+from billing.superbill_cli import superbills_cli
 from clinic import audit
 from clinic.auth_context import roles_required
 from clinic.database import utcnow
 from clinic.errors import DomainError
 from clinic.extensions import db
 from clinic.models import Clinician, Patient, Role
+
+bp = Blueprint("superbills", __name__)
+bp.record_once(lambda state: state.app.cli.add_command(superbills_cli))  # `flask superbills issue`
 
 
 class RangeForm(FlaskForm):
@@ -73,17 +76,17 @@ def issue_from_page():
     patient = db.session.get(Patient, form.patient_id.data or 0) if form.validate_on_submit() else None
     if patient is None:
         flash(" ".join(e for errors in form.errors.values() for e in errors) or "We could not find that patient.")
-        return redirect(url_for("billing.superbill_desk"))
+        return redirect(url_for("superbills.superbill_desk"))
     try:
         issued = superbills.issue_all(current_user, patient, form.first_day.data, form.last_day.data)
     except DomainError as error:
         db.session.rollback()
         flash(error.message)
-        return redirect(url_for("billing.superbill_desk"))
+        return redirect(url_for("superbills.superbill_desk"))
     _close_requests(patient, issued[0])
     db.session.commit()
     flash(f"Superbill{'s' if len(issued) > 1 else ''} {', '.join(s.number for s in issued)} issued for {patient.name}.")
-    return redirect(url_for("billing.superbill_desk"))
+    return redirect(url_for("superbills.superbill_desk"))
 
 
 def _close_requests(patient: Patient, superbill: Superbill) -> None:

@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from billing import documents, fee_schedule, services
+from billing import documents, fee_schedule, packages, services, states
 from billing.documents import POINTER_LETTERS, MAX_POINTERS, Diagnosis, Drug, Practice, Provider, SuperbillData, SuperbillLine
 from billing.models import (CreditKind, PackageCredit, PackagePurchase, PaymentStatus, Superbill, SuperbillCounter,
                             SuperbillStatus, SuperbillVisit)
@@ -86,7 +86,8 @@ def void(actor: User | None, superbill: Superbill, reason: str, *, reissue: bool
     if superbill.status == SuperbillStatus.void.value:
         message = "This superbill is already void."
         raise ValidationError(message, code="already_void", fields={"reason": message})
-    superbill.status, superbill.void_reason, superbill.voided_at = SuperbillStatus.void.value, reason, utcnow()
+    superbill.void_reason, superbill.voided_at = reason, utcnow()
+    states.void_superbill(superbill)
     db.session.flush()
     audit.record("void", "superbill", superbill.id, user=actor, detail={"reason": reason[:200]})
     patient, clinicians = superbill_patient(superbill), _clinicians_billed(superbill)
@@ -110,8 +111,9 @@ def paid_for_visit(visit: Appointment) -> int:
 
 
 def _package_share(visit: Appointment) -> tuple[int, int]:
-    """(kept, charged) for a visit booked with a package credit: the package's price, and what is left of it after
-    refunds, each spread evenly over its sessions; the odd cents are never billed (never more than was paid)."""
+    """(kept, charged) for a visit booked with a package credit: one credit's worth (the price shared out; the odd
+    cents are never billed, never more than was paid). A refund of the package takes back unused credits only and
+    is refused when it would reach a used one (billing.packages), so it never changes what a used credit paid."""
     rows = db.session.scalars(select(PackageCredit).where(PackageCredit.appointment_id == visit.id))
     credits = {credit.kind: credit for credit in rows}
     used = credits.get(CreditKind.used.value)
@@ -120,8 +122,7 @@ def _package_share(visit: Appointment) -> tuple[int, int]:
     purchase = db.session.get(PackagePurchase, used.purchase_id)
     if purchase.payment.status != PaymentStatus.succeeded.value:
         return 0, 0
-    kept = purchase.price_cents - services.refunded_cents(purchase.payment)
-    return max(0, kept) // purchase.sessions, purchase.price_cents // purchase.sessions
+    return packages.credit_cents(purchase), packages.credit_cents(purchase)
 
 
 def _paid_by_card(visit: Appointment) -> int:
@@ -149,9 +150,7 @@ def reissue_after_refund(refund, actor: User | None = None) -> list[Superbill]:
     if refund.appointment_id is not None:
         visit_ids = [refund.appointment_id]
     else:
-        on_package = select(PackageCredit.appointment_id).join(PackagePurchase).where(
-            PackagePurchase.payment_id == refund.payment_id)
-        visit_ids = [a.appointment_id for a in refund.payment.allocations] + list(db.session.scalars(on_package))
+        visit_ids = [a.appointment_id for a in refund.payment.allocations]
     billing_them = select(SuperbillVisit.superbill_id).where(SuperbillVisit.appointment_id.in_(visit_ids))
     issued = db.session.scalars(select(Superbill).where(
         Superbill.id.in_(billing_them), Superbill.status == SuperbillStatus.issued.value).order_by(Superbill.id))

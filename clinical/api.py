@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from clinic import audit, jsonin, openapi
-from clinic.api import bp, patient_for_staff_or_self, visible_patient
+from clinic.api import api_blueprint, patient_for_staff_or_self, visible_patient
 from clinic.auth_context import require_api_user
 from clinic.database import utcnow
 from clinic.errors import Forbidden, NotFound, ValidationError
@@ -14,6 +14,8 @@ from clinic.models import Patient, Role, User
 from clinic.settings import local_iso
 from clinical import crisis, hooks, services as clinical
 from clinical.models import Clearance, Intake, OutcomeScore, PatientFlag
+
+bp = api_blueprint("clinical_api", __name__)
 
 CLINICAL_READERS = (Role.clinician, Role.admin)  # who may read intake answers and outcome scores besides the patient
 

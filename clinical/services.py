@@ -18,7 +18,7 @@ from clinic.errors import Conflict, ValidationError
 from clinic.extensions import db
 from clinic.models import Patient, User
 from clinic.settings import clinic_zone
-from clinical import crisis, hooks
+from clinical import crisis, hooks, states
 from clinical.intake import (CRISIS_FLAG, INTAKE_QUESTIONS, QUESTIONS_BY_KEY, TEXT_MAX, Question, concerns,  # noqa: F401
                              questions_for_review, read_intake_answers, signals_crisis)
 from clinical.models import Clearance, ClearanceStatus, Intake, OutcomeScore, PatientFlag
@@ -167,7 +167,7 @@ def _decide(actor: User, patient: Patient, current: Clearance | None, now: datet
 
 def _end(clearance: Clearance, status: ClearanceStatus, actor: User, now: datetime, reason: str) -> None:
     """A decision stops being in force: withdrawn by a clinician or superseded by a later one."""
-    clearance.status = status.value
+    states.move(clearance, status)
     clearance.withdrawn_at, clearance.withdrawn_by_id, clearance.withdrawn_reason = now, actor.id, reason
 
 

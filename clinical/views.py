@@ -13,7 +13,7 @@ from wtforms import (DateField, HiddenField, IntegerField, RadioField, SelectCho
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from clinic import audit, formatting, inbound
+from clinic import audit, formatting, inbound, navigation
 from clinic.database import utcnow
 from clinic.auth_context import roles_required
 from clinic.errors import DomainError
@@ -25,6 +25,9 @@ from clinical import crisis, hooks, services as clinical
 from clinical.models import Clearance, PatientFlag
 
 bp = Blueprint("clinical", __name__)
+navigation.add(bp, navigation.Link("clinical.intake", "Intake", 34, navigation.roles(Role.patient)),
+               navigation.Link("clinical.progress", "Progress", 36, navigation.roles(Role.patient)),
+               navigation.Link("clinical.intakes", "Intakes", 52, navigation.roles(Role.clinician, Role.admin)))
 CLINICAL_VIEWERS = (Role.clinician, Role.admin)
 YES_NO = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
 

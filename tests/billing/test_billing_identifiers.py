@@ -11,9 +11,7 @@ from sqlalchemy import select
 from clinic.extensions import db
 from clinic.models import AuditEvent, ClinicSettings, Clinician
 from tests.billing.test_superbills import complete, issue, paid_visit  # noqa: F401  (a fixture)
-from tests.booking.test_pages import sign_in
-from tests.clinic.test_every_page import sign_in as sign_in_role
-from tests.conftest import csrf_from
+from tests.factories import csrf_from, sign_in, signed_in as sign_in_role
 
 PRACTICE = {"legal_name": "Harbor Light Ketamine Clinic, PLLC", "address": "12 Elm Street\nSpringfield, MA 01103",
             "phone": "(413) 555-0142", "npi": "1245319599", "tax_id": "98-7654321"}

@@ -15,10 +15,7 @@ from clinic.extensions import db
 from tests.billing.factories import pdf_text
 from tests.billing.test_estimates import book_series, schedule_total
 from tests.billing.test_superbills import move_to_the_past
-from tests.booking.test_pages import sign_in
-from tests.booking.test_treatments_api import patient_login
-from tests.clinic.test_every_page import sign_in as sign_in_role
-from tests.conftest import DRIVER, api_token, clear_patient
+from tests.factories import DRIVER, api_token, clear_patient, patient_login, sign_in, signed_in as sign_in_role
 
 MONDAY = date(2027, 3, 8)
 NONE: frozenset[date] = frozenset()

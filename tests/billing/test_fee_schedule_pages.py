@@ -18,9 +18,7 @@ from clinic.errors import ValidationError
 from clinic.extensions import db
 from clinic.models import AuditEvent
 from clinic.settings import clinic_zone
-from tests.booking.test_pages import sign_in
-from tests.clinic.test_every_page import sign_in as sign_in_role
-from tests.conftest import csrf_from
+from tests.factories import csrf_from, sign_in, signed_in as sign_in_role
 
 
 def billing_client(app):

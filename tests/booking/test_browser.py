@@ -8,85 +8,18 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from booking.models import Appointment
 from clinic.extensions import db
-from tests.conftest import DEMO_PASSWORD, DRIVER, at, clear_patient, guest_booking, next_weekday
+from tests.browser import BROWSER_MARKS, browser_sign_in, DESKTOP, fill_driver, screenshot, sign_in_cleared_patient
+from tests.factories import at, clear_patient, DEMO_PASSWORD, DRIVER, guest_booking, next_weekday
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}"),
-]
-
-
-@pytest.fixture
-def live_server(demo):
-    server = make_server("127.0.0.1", 0, demo, threaded=True)
-    base = f"http://127.0.0.1:{server.server_port}"
-    demo.config["PUBLIC_URL"] = base  # emails and the API's manage_url point at this server
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield base
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-class Console:
-    """Collects the page's console errors and uncaught exceptions. The browser's own request for
-    /favicon.ico (the site has none) is not the page's error."""
-
-    def __init__(self, page):
-        self.errors: list[str] = []
-        page.on("console", self._message)
-        page.on("pageerror", lambda error: self.errors.append(str(error)))
-
-    def _message(self, message) -> None:
-        url = (message.location or {}).get("url", "")
-        if message.type == "error" and not url.endswith("/favicon.ico"):
-            self.errors.append(f"{message.text} ({url})")
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport=PHONE)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.console = Console(page)
-    yield page
-    context.close()
-
-
-def screenshot(page, tmp_path: Path, name: str) -> Path:
-    """Full-page screenshots at phone and desktop widths, kept in SCREENSHOT_DIR when it is set."""
-    folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}-{page.viewport_size['width']}.png"
-    page.screenshot(path=str(path), full_page=True)
-    assert path.stat().st_size > 0
-    return path
+pytestmark = BROWSER_MARKS
 
 
 def open_booking(page, live_server):
@@ -312,23 +245,6 @@ def test_the_manage_page_moves_and_then_cancels_the_booking(page, live_server, d
         db.session.remove()
 
 
-def sign_in_cleared_patient(page, live_server, demo) -> None:
-    client = demo.test_client()
-    token = client.post("/api/v1/tokens", json={"email": "patient@clinic.test", "password": DEMO_PASSWORD}).json
-    clear_patient(client, token["user"]["patient_id"])
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email address").fill("patient@clinic.test")
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server}/account")
-
-
-def fill_driver(page, prefix: str) -> None:
-    page.locator(f"#{prefix}-driver-name").fill(DRIVER["name"])
-    page.locator(f"#{prefix}-driver-phone").fill(DRIVER["phone"])
-    page.locator(f"#{prefix}-driver-relationship").fill(DRIVER["relationship"])
-
-
 def test_a_cleared_patient_holds_a_treatment_with_a_driver(page, live_server, demo, tmp_path):
     sign_in_cleared_patient(page, live_server, demo)
     page.goto(f"{live_server}/account/treatments")
@@ -388,14 +304,6 @@ def test_a_patient_completes_a_series_around_a_treatment_already_booked(page, li
     assert page.console.errors == []
 
 
-def sign_in_as(page, live_server, email: str) -> None:
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
-
-
 def test_a_signed_in_patient_moves_then_cancels_from_the_account_page(page, live_server, demo, tmp_path):
     client = demo.test_client()
     token = client.post("/api/v1/tokens", json={"email": "patient@clinic.test", "password": DEMO_PASSWORD}).json
@@ -403,7 +311,7 @@ def test_a_signed_in_patient_moves_then_cancels_from_the_account_page(page, live
     booked = client.post("/api/v1/appointments", json={"service": "consultation", "start": at(day, 9)},
                          headers={"Authorization": f"Bearer {token['token']}"})
     assert booked.status_code == 201, booked.json
-    sign_in_as(page, live_server, "patient@clinic.test")
+    browser_sign_in(page, live_server, "patient@clinic.test")
     page.wait_for_url(f"{live_server}/account")
     card = page.locator(f"article[aria-labelledby='appointment-{booked.json['appointment']['id']}-title']")
     card.locator("summary", has_text="Change the time").click()
@@ -431,7 +339,7 @@ def test_the_front_desk_books_a_treatment_for_a_cleared_caller(page, live_server
         patient_id = db.session.scalar(select(Patient.id).where(Patient.email == "patient@clinic.test"))
         db.session.remove()
     clear_patient(demo.test_client(), patient_id)
-    sign_in_as(page, live_server, "frontdesk@clinic.test")
+    browser_sign_in(page, live_server, "frontdesk@clinic.test")
     page.goto(f"{live_server}/staff")
     page.get_by_role("link", name="Book for a caller").click()
     page.get_by_label("Name, email, phone or date of birth").fill("patient@clinic")

@@ -12,7 +12,7 @@ from booking.holidays import federal_holidays, federal_holidays_between
 from booking.models import Appointment, Closure
 from clinic.extensions import db
 from clinic.models import Clinician
-from tests.conftest import DEMO_PASSWORD, csrf_from, guest_booking, next_weekday
+from tests.factories import csrf_from, DEMO_PASSWORD, guest_booking, next_weekday
 
 
 def test_federal_holidays_of_2027_on_their_observed_dates():
@@ -32,6 +32,7 @@ def test_a_new_years_day_on_saturday_is_observed_the_last_friday_of_the_year_bef
     assert all(d.weekday() < 5 for y in range(2025, 2040) for d, _ in federal_holidays(y))
 
 
+@pytest.mark.holidays
 def test_seed_demo_closes_the_clinic_on_the_next_eighteen_months_of_holidays_and_can_run_again(demo, ctx):
     rows = db.session.scalars(select(Closure).order_by(Closure.starts_on)).all()
     today = date.today()
@@ -92,6 +93,7 @@ def admin(demo):
     return client
 
 
+@pytest.mark.holidays  # the page lists the seeded holidays
 def test_an_administrator_adds_and_removes_a_closure_from_the_admin_pages(demo, admin, client):
     assert 'href="/admin/closures/"' in admin.get("/admin/").get_data(as_text=True)
     page = admin.get("/admin/closures/")

@@ -10,8 +10,7 @@ from sqlalchemy import select
 from booking.models import Appointment
 from clinic.extensions import db
 from clinic.models import Patient
-from tests.booking.test_pages import sign_in
-from tests.conftest import DRIVER, at, clear_patient, csrf_from, next_weekday
+from tests.factories import at, clear_patient, csrf_from, DRIVER, next_weekday, sign_in
 
 
 def add_caller(client, **fields) -> object:

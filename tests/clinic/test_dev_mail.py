@@ -3,7 +3,6 @@ sender (`flask outbox send --loop`) as real processes, round after round; the ap
 `/dev/mail`, with working links, and has no such page in production."""
 import os
 import re
-import socket
 import subprocess
 import sys
 import time as time_module
@@ -13,34 +12,12 @@ import pytest
 
 from clinic import create_app
 from clinic.extensions import db
-from tests.conftest import csrf_from, free_port
+from tests.gunicorn_server import stop_process, wait_for_port
+from tests.factories import csrf_from, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 STRONG = "lantern orchard velvet 93"
-
-
-
-
-def _wait_for_port(port: int, process: subprocess.Popen, seconds: float = 20) -> None:
-    deadline = time_module.monotonic() + seconds
-    while time_module.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()[0]
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time_module.sleep(0.1)
-    pytest.fail(f"the mail sink did not listen on {port}")
-
-
-def _stop(process: subprocess.Popen) -> str:
-    process.terminate()
-    try:
-        output, _ = process.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        output, _ = process.communicate(timeout=5)
-    return output
 
 
 @pytest.fixture
@@ -57,13 +34,13 @@ def mail_processes(demo, database_url, tmp_path):
     started = dict(text=True, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     sink = subprocess.Popen([sys.executable, "-m", "clinic.dev_mail_sink", "--port", str(port), "--folder",
                              str(folder)], **started)
-    _wait_for_port(port, sink)
+    wait_for_port(port, sink)
     sender = subprocess.Popen([str(BIN / "flask"), "outbox", "send", "--loop", "--interval", "0.3"], **started)
     processes = {"sink": sink, "sender": sender, "folder": folder}
     yield processes
     for name in ("sender", "sink"):
         if processes[name].poll() is None:
-            processes[name + "_output"] = _stop(processes[name])
+            processes[name + "_output"] = stop_process(processes[name])
 
 
 def _wait_for_mail(folder: Path, count: int, sender: subprocess.Popen, seconds: float = 20) -> list[Path]:
@@ -109,7 +86,7 @@ def test_make_run_mail_reaches_the_dev_page_round_after_round(demo, client, mail
     listing = client.get("/dev/mail").get_data(as_text=True)
     assert "patient@clinic.test" in listing and "nora@example.com" in listing
     assert len(paths) == 3 and sender.poll() is None
-    output = _stop(sender) + _stop(mail_processes["sink"])
+    output = stop_process(sender) + stop_process(mail_processes["sink"])
     assert "Traceback" not in output and "Error" not in output, output
     assert output.count("sent 1, failed 0") == 3, output
 

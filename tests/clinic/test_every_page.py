@@ -4,19 +4,15 @@ those pages link to, and every GET route that takes no argument. Nothing answers
 shows is broken. Data-driven from the pages' links and app.url_map, so new pages are covered as they come."""
 from __future__ import annotations
 
-import re
 from collections import deque
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
-import pyotp
 import pytest
 
-from tests.clinical.test_clinical import answers
-from tests.conftest import DEMO_PASSWORD, api_token, clear_patient, csrf_from, guest_booking, next_weekday
+from tests.factories import (answers, api_token, clear_patient, DEMO_PASSWORD, guest_booking, next_weekday, ROLES,
+                             signed_in)
 
-ROLES = {"patient": "patient@clinic.test", "clinician": "dr.rivera@clinic.test", "frontdesk": "frontdesk@clinic.test",
-         "billing": "billing@clinic.test", "admin": "admin@clinic.test"}
 ORIGIN = "http://localhost"
 MAX_PAGES = 150  # per role: enough for every page kind of the demo clinic, bounded if lists grow
 MAX_DEPTH = 3  # the nav and landing page's links, then the links on those pages, and once more
@@ -76,27 +72,6 @@ def lived_in(demo):
     return day
 
 
-def sign_in(app, role: str):
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    signed = client.post("/login", data={"email": ROLES[role], "password": DEMO_PASSWORD, "csrf_token": csrf_from(page)})
-    assert signed.status_code == 302, signed.get_data(as_text=True)
-    if role == "admin":
-        set_up_second_factor(client)
-    return client, signed.headers["Location"]
-
-
-def set_up_second_factor(client) -> None:
-    """As an administrator would: open the security page, type the key into an app (pyotp), enter its code."""
-    page = client.get("/admin/", follow_redirects=True)
-    assert page.status_code == 200 and page.request.path == "/account/security"
-    html = page.get_data(as_text=True)
-    secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', html).group(1).replace(" ", "")
-    done = client.post("/account/security", data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_from(html)})
-    assert done.status_code == 200 and "recovery codes" in done.get_data(as_text=True)
-    assert client.get("/admin/").status_code == 200
-
-
 def crawl(client, *starts: str) -> dict[str, int]:
     """Visit the landing page, then breadth-first what pages link to; returns each path's final status."""
     seen: dict[str, int] = {}
@@ -139,7 +114,7 @@ def demo_patient_id(demo) -> int:
 
 @pytest.mark.parametrize("role", list(ROLES))
 def test_every_page_a_role_can_reach_renders_and_no_link_is_broken(demo, lived_in, role):
-    client, landing = sign_in(demo, role)
+    client, landing = signed_in(demo, role)
     # and the front desk booking for the (cleared) demo patient: its search and service choice are GET forms,
     # which the crawl does not submit, so their answers are start pages
     patient_id = demo_patient_id(demo)
@@ -170,7 +145,7 @@ BILLING_PAGES = ["/billing/fee-schedule", "/billing/fee-schedule/iv-ketamine", "
 @pytest.mark.parametrize("role", list(ROLES))
 def test_the_fee_schedule_identifier_and_estimate_pages_answer_each_role(demo, role):
     """Billing staff and administrators read them; every other role is refused (403), as on /billing."""
-    client, _ = sign_in(demo, role)
+    client, _ = signed_in(demo, role)
     for path in BILLING_PAGES:
         response = client.get(path)
         if role in ("billing", "admin"):
