@@ -84,13 +84,15 @@ class SuperbillData:
     currency: str = "usd"
     replaces: str | None = None  # the number of the superbill this one replaces
     void_reason: str | None = None  # set once voided: the document then says VOID and why
+    adjustment_cents: int = 0  # taken off the charges: refunds and package discounts (the patient owes none of it)
 
     def __post_init__(self):
         _check_diagnoses(self.diagnoses)
         for line in self.lines:
             _check_line(line, POINTER_LETTERS[:len(self.diagnoses)])
-        if not 0 <= self.paid_cents <= self.total_charged_cents:
-            raise ValueError("paid_cents must lie between zero and the total charged")
+        if not (0 <= self.paid_cents and 0 <= self.adjustment_cents
+                and self.paid_cents + self.adjustment_cents <= self.total_charged_cents):
+            raise ValueError("paid and adjusted cents must lie between zero and the total charged")
 
     @property
     def lettered_diagnoses(self) -> list[tuple[str, Diagnosis]]:
@@ -101,8 +103,13 @@ class SuperbillData:
         return sum(line.charge_cents for line in self.lines)
 
     @property
+    def net_charged_cents(self) -> int:
+        """What the visits cost the patient once refunds and discounts are taken off: what the superbill bills."""
+        return self.total_charged_cents - self.adjustment_cents
+
+    @property
     def balance_cents(self) -> int:
-        return self.total_charged_cents - self.paid_cents
+        return self.net_charged_cents - self.paid_cents
 
     @property
     def paid_in_full(self) -> bool:

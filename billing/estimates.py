@@ -1,23 +1,27 @@
 """Good Faith Estimates (No Surprises Act, 45 CFR 149.610) for self-pay patients, from the fee schedule.
 
-Booking tells billing through signals (booking never imports billing): `appointment_booked` and
-`appointment_rescheduled` only note the patient on the database session; the estimate is made once, just before
-that request's commit, so a series booked in one request gets one estimate covering every session. A new estimate
-is given for a patient's first booked treatment, when a visit it covers moves, and when the services change."""
+Booking tells billing through signals (booking never imports billing): `appointment_booked`,
+`appointment_rescheduled` and `appointment_cancelled` only note the patient on the database session; the estimate
+is made once, just before that request's commit, so a series booked in one request gets one estimate covering every
+session. A new estimate is given for a patient's first booked treatment, when a visit it covers moves or is
+cancelled, and when a visit it does not cover is booked (the services expected changed). Each records when it was
+due, in business days (`billing/gfe_deadlines.py`)."""
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import fields as dataclass_fields
+from datetime import date, timedelta
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from billing import fee_schedule
+from billing import fee_schedule, gfe_deadlines
 from billing.superbills import diagnosis_codes, local_day, snapshot_of
 from billing.documents import EstimateData, EstimateLine, Practice, Provider, estimate_pdf
 from billing.models import Estimate, Superbill, SuperbillStatus
 from booking import states as booking_states
-from booking.models import Appointment, ServiceKind
-from booking.services import appointment_booked, appointment_rescheduled
+from booking.holidays import federal_holidays_between
+from booking.models import Appointment, AppointmentStatus, Closure, ServiceKind
+from booking.services import appointment_booked, appointment_cancelled, appointment_rescheduled
 from clinic import audit
 from clinic.database import utcnow
 from clinic.extensions import db
@@ -31,13 +35,20 @@ OVERRUN_CENTS = 40000  # a bill $400 or more above the estimate may be disputed 
 
 @appointment_booked.connect
 def _note_booking(appointment: Appointment, **_) -> None:
-    if appointment.service.kind == ServiceKind.treatment.value:
+    if appointment.service.kind in ESTIMATED_KINDS:
         _pending(appointment.patient_id)
 
 
 @appointment_rescheduled.connect
 def _note_reschedule(appointment: Appointment, **_) -> None:
     _pending(appointment.patient_id).add(appointment.id)
+
+
+@appointment_cancelled.connect
+def _note_cancellation(appointment: Appointment, **_) -> None:
+    """A visit dropped from a series changes the services estimated: the rest get a new estimate."""
+    if appointment.service.kind in ESTIMATED_KINDS:
+        _pending(appointment.patient_id).add(appointment.id)
 
 
 def _pending(patient_id: int) -> set[int]:
@@ -53,13 +64,14 @@ def _estimate_before_commit(session: Session) -> None:
 
 
 def give_estimate_if_due(patient: Patient, moved: set[int] = frozenset()) -> Estimate | None:
-    """A new estimate when the patient has none, a visit it covers moved, or the services booked changed."""
+    """A new estimate when the patient has none, a visit it covers moved or was cancelled (`moved`), or a visit
+    it does not cover was booked (a change of the services expected: 45 CFR 149.610(b)(1)(vii))."""
     visits = upcoming_visits(patient)
     if not visits:
         return None
     latest = latest_estimate(patient)
     if latest is not None and not (set(latest.appointment_ids) & set(moved)) and \
-            {v.service.code for v in visits} <= set(latest.snapshot.get("service_codes", [])):
+            {v.id for v in visits} <= set(latest.appointment_ids):
         return None
     return give_estimate(patient, visits)
 
@@ -87,7 +99,9 @@ def give_estimate(patient: Patient, visits: list[Appointment]) -> Estimate:
     db.session.flush()
     estimate.number = f"GFE-{local_day(utcnow()).year}-{estimate.id:06d}"
     estimate.snapshot = {**snapshot_of(data), "number": estimate.number,
-                         "service_codes": sorted({v.service.code for v in visits})}
+                         "service_codes": sorted({v.service.code for v in visits}),
+                         "due_on": _iso(due_on(data.issued_on, data.first_date)),
+                         "expected_by_appointment": _expected_by_visit(visits)}
     audit.record("issue", "estimate", estimate.id, user=None, detail={"number": estimate.number})
     return estimate
 
@@ -117,7 +131,8 @@ def pdf_for(estimate: Estimate) -> bytes:
 
 
 def estimate_from_snapshot(snapshot: dict) -> EstimateData:
-    fields = {k: v for k, v in snapshot.items() if k != "service_codes"}
+    names = {field.name for field in dataclass_fields(EstimateData)}
+    fields = {k: v for k, v in snapshot.items() if k in names}
     return EstimateData(**{
         **fields, "issued_on": date.fromisoformat(fields["issued_on"]),
         "patient_date_of_birth": date.fromisoformat(fields["patient_date_of_birth"])
@@ -147,14 +162,67 @@ def _fee_lines(visits: list[Appointment]) -> dict[int, list]:
     return priced
 
 
+def due_on(issued_on: date, first_service_on: date | None) -> date | None:
+    """When the estimate for visits starting `first_service_on` is due, booked on `issued_on` (business days)."""
+    if first_service_on is None:
+        return None
+    return gfe_deadlines.due_on(issued_on, first_service_on, closed_days(issued_on, first_service_on))
+
+
+def closed_days(first: date, last: date) -> set[date]:
+    """Days that are not business days besides weekends: US federal holidays and whole-clinic closures."""
+    last = last + timedelta(days=21)  # room for the deadline itself, counted past the service date
+    closed = {day for day, _name in federal_holidays_between(first, last)}
+    for closure in db.session.scalars(select(Closure).where(
+            Closure.clinician_id.is_(None), Closure.starts_on <= last, Closure.ends_on >= first)):
+        closed |= {closure.starts_on + timedelta(days=n) for n in range((closure.ends_on - closure.starts_on).days + 1)}
+    return closed
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _expected_by_visit(visits: list[Appointment]) -> dict[str, int]:
+    priced = _fee_lines(visits)
+    return {str(v.id): sum(line.charge_cents for line in priced[v.id]) for v in visits}
+
+
 def overruns() -> list[dict]:
-    """Patients whose superbills (issued, not void) bill $400 or more above their latest estimate."""
+    """Patients billed $400 or more above what their estimates expect (45 CFR 149.620): each visit an estimate
+    covers counts at the latest estimate's charge for it (a reschedule's new estimate covers only what was still
+    to come, the earlier visits keep the first one's), cancelled and missed visits left out; billed is the net
+    charges of their issued superbills."""
     flagged = []
-    for patient_id in db.session.scalars(select(Estimate.patient_id).distinct()):
-        estimate = latest_estimate(db.session.get(Patient, patient_id))
-        billed = sum(db.session.scalars(select(Superbill.total_charged_cents).where(
-            Superbill.patient_id == patient_id, Superbill.status == SuperbillStatus.issued.value)))
-        if billed - estimate.total_cents >= OVERRUN_CENTS:
-            flagged.append({"patient_id": patient_id, "estimate_id": estimate.id, "estimate_cents": estimate.total_cents,
-                            "billed_cents": billed, "over_cents": billed - estimate.total_cents})
+    for patient_id in db.session.scalars(select(Estimate.patient_id).distinct().order_by(Estimate.patient_id)):
+        expected, billed = expected_cents(patient_id), billed_cents(patient_id)
+        if billed - expected >= OVERRUN_CENTS:
+            latest = latest_estimate(db.session.get(Patient, patient_id))
+            flagged.append({"patient_id": patient_id, "estimate_id": latest.id, "estimate_cents": expected,
+                            "billed_cents": billed, "over_cents": billed - expected})
     return flagged
+
+
+def expected_cents(patient_id: int) -> int:
+    per_visit: dict[int, int] = {}
+    for estimate in db.session.scalars(select(Estimate).where(Estimate.patient_id == patient_id)
+                                       .order_by(Estimate.created_at, Estimate.id)):
+        per_visit.update(_expected_of(estimate))
+    dropped = set(db.session.scalars(select(Appointment.id).where(Appointment.id.in_(per_visit), Appointment.status.in_(
+        (AppointmentStatus.cancelled.value, AppointmentStatus.no_show.value)))))
+    return sum(cents for visit_id, cents in per_visit.items() if visit_id not in dropped)
+
+
+def _expected_of(estimate: Estimate) -> dict[int, int]:
+    by_visit = (estimate.snapshot or {}).get("expected_by_appointment")
+    if by_visit is not None:
+        return {int(visit_id): cents for visit_id, cents in by_visit.items()}
+    ids = list(estimate.appointment_ids or [])  # given before per-visit charges were kept: the total spread evenly
+    share, left = divmod(estimate.total_cents, len(ids)) if ids else (0, 0)
+    return {visit_id: share + (left if i == 0 else 0) for i, visit_id in enumerate(ids)}
+
+
+def billed_cents(patient_id: int) -> int:
+    issued = db.session.scalars(select(Superbill).where(
+        Superbill.patient_id == patient_id, Superbill.status == SuperbillStatus.issued.value))
+    return sum(s.total_charged_cents - (s.snapshot or {}).get("adjustment_cents", 0) for s in issued)

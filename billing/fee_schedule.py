@@ -5,16 +5,23 @@ one that starts on or before it. Changing the schedule adds a version and never 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from billing.models import FeeScheduleLine
-from booking.models import Service
-from clinic import claim_codes
+from booking.models import Appointment, AppointmentStatus, Service
+from clinic import audit, claim_codes
+from clinic.database import utcnow
 from clinic.errors import ValidationError
 from clinic.extensions import db
+from clinic.formatting import numeric_date
 from clinic.models import User
+from clinic.settings import clinic_zone
+
+
+MAX_CHARGE_CENTS = 10_000_000  # $100,000.00 a line: far above any visit, below what a typo could store
+LATEST_START = timedelta(days=2 * 366)  # a version at most about two years ahead (no later one could follow it)
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,47 @@ def add_version(actor: User | None, service: Service, effective_on: date, specs:
     return rows
 
 
+def change_fees(actor: User, service: Service, effective_on: date, specs: list[LineSpec]) -> list[FeeScheduleLine]:
+    """Billing staff's edit: a new version from `effective_on`, audit-logged. It may not start before today nor on
+    a day a visit of this service has already begun, so no visit that happened (or superbill that billed it) is
+    ever priced by it."""
+    problem = effective_date_problem(service, effective_on)
+    if problem:
+        raise ValidationError(problem, code="effective_date", fields={"effective_on": problem})
+    rows = add_version(actor, service, effective_on, specs)
+    audit.record("change", "fee_schedule", service.id, user=actor, detail={
+        "service": service.code, "effective_on": effective_on.isoformat(), "codes": [r.code for r in rows]})
+    return rows
+
+
+def effective_date_problem(service: Service, effective_on: date) -> str | None:
+    zone = clinic_zone()
+    today = utcnow().astimezone(zone).date()
+    if effective_on < today:
+        return (f"Choose {numeric_date(today)} or later: a change never reprices visits that already happened, "
+                "so it starts today at the earliest.")
+    if effective_on > today + LATEST_START:
+        return f"Choose a date before {numeric_date(today + LATEST_START)}: a version starts at most two years ahead."
+    started = db.session.scalar(select(func.count(Appointment.id)).where(
+        Appointment.service_id == service.id, Appointment.status != AppointmentStatus.cancelled.value,
+        Appointment.starts_at >= datetime.combine(effective_on, time(), zone), Appointment.starts_at <= utcnow()))
+    if started:
+        return (f"A visit on {numeric_date(effective_on)} has already begun at the current fees: "
+                "choose the next day or later.")
+    return None
+
+
+def versions(service: Service) -> list[tuple[date, list[FeeScheduleLine]]]:
+    """Every version of the service's lines, newest first: (effective_on, its lines in order)."""
+    rows = db.session.scalars(select(FeeScheduleLine).where(FeeScheduleLine.service_id == service.id)
+                              .order_by(FeeScheduleLine.effective_on.desc(), FeeScheduleLine.position,
+                                        FeeScheduleLine.id)).all()
+    grouped: dict[date, list[FeeScheduleLine]] = {}
+    for row in rows:
+        grouped.setdefault(row.effective_on, []).append(row)
+    return list(grouped.items())
+
+
 def _row(actor, service, effective_on, position, spec: LineSpec) -> FeeScheduleLine:
     return FeeScheduleLine(
         service_id=service.id, effective_on=effective_on, position=position, code=spec.code,
@@ -93,10 +141,14 @@ def line_problems(spec: LineSpec) -> dict[str, str]:
         problems["code"] = "A CPT code has five digits (or four and a letter); a HCPCS code a letter and four digits."
     if len(spec.modifiers) > 4 or not all(claim_codes.is_modifier(m) for m in spec.modifiers):
         problems["modifiers"] = "At most four modifiers of two letters or digits each."
-    if spec.units < 1 or spec.charge_cents < 0:
+    if not 1 <= spec.units <= 999 or spec.charge_cents < 0:
         problems["units"] = "At least one unit and a charge of zero or more."
+    elif spec.charge_cents > MAX_CHARGE_CENTS:
+        problems["charge_cents"] = "A line's charge is at most $100,000.00."
     if spec.place_of_service not in claim_codes.PLACES_OF_SERVICE:
         problems["place_of_service"] = "The place of service is 11 (office), 02 or 10 (telehealth)."
-    if spec.code == "J3490" and not (spec.drug_name and spec.ndc and claim_codes.NDC.match(spec.ndc)):
+    if spec.min_dose_mg is not None and spec.max_dose_mg is not None and spec.min_dose_mg > spec.max_dose_mg:
+        problems["max_dose_mg"] = "The highest dose must be at least the lowest dose."
+    if spec.code == "J3490" and not (spec.drug_name and spec.ndc and claim_codes.is_ndc(spec.ndc)):
         problems["ndc"] = "A J3490 line needs the drug's name and its NDC (like 0409-2053-10)."
     return problems

@@ -29,6 +29,8 @@ def superbill_json(superbill: Superbill) -> dict:
             "status": superbill.status, "replaces": superbill.replaces_id, "from": superbill.first_day.isoformat(),
             "to": superbill.last_day.isoformat(), "total_charged_cents": superbill.total_charged_cents,
             "total_paid_cents": superbill.total_paid_cents, "currency": superbill.currency,
+            "total_adjustment_cents": superbill.snapshot.get("adjustment_cents", 0),
+            "rendering_clinician": (superbill.snapshot.get("provider") or {}).get("name"),
             "void_reason": superbill.void_reason, "pdf_url": f"/api/v1/superbills/{superbill.id}.pdf"}
 
 
@@ -41,9 +43,9 @@ def issue_superbill():
     if last < first:
         message = "The last date must be on or after the first."
         raise ValidationError(message, fields={"to": message})
-    superbill = superbills.issue(actor, patient, first, last)
+    issued = superbills.issue_all(actor, patient, first, last)
     db.session.commit()
-    return jsonify(superbill=superbill_json(superbill)), 201
+    return jsonify(superbill=superbill_json(issued[0]), superbills=[superbill_json(s) for s in issued]), 201
 
 
 @bp.get("/superbills")

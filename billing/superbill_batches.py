@@ -8,7 +8,7 @@ lease is over, and failed after `MAX_ATTEMPTS` such deaths. A claimed chunk is t
 transaction is open while PDFs render (on SQLite an open transaction holds the write lock; on PostgreSQL the number
 counter's row lock would serialize every render):
 
-1. each patient's superbill is gathered as plain data (`superbills.prepare`);
+1. each patient's superbill is gathered as plain data, one per rendering clinician (`superbills.prepare_all`);
 2. their numbers are taken at once in one short transaction (a number whose superbill then fails is never reused);
 3. the PDFs render over the cores (`documents.superbill_pdfs`), then each is recorded in a transaction of its own,
    after checking that the item is still this worker's, that the patient has no superbill for the month yet and that
@@ -113,18 +113,18 @@ def work_chunk(worker: str, batch_id: int | None = None, limit: int = CHUNK) -> 
     outcomes: Counter = Counter()
     if not claimed:
         return outcomes
-    ready = []
+    ready = []  # (item id, its superbills' data: one per rendering clinician)
     for item_id in claimed:
         data = _guarded(worker, item_id, outcomes, _prepare_item)
-        if data is not None:
+        if data:
             ready.append((item_id, data))
     if ready:
-        numbers = superbills.reserve_numbers(len(ready))
+        numbers = iter(superbills.reserve_numbers(sum(len(data) for _, data in ready)))
         db.session.commit()
-        ready = [(item_id, replace(data, number=number)) for (item_id, data), number in zip(ready, numbers)]
-        pdfs = _render([data for _, data in ready])
-        for (item_id, data), made in zip(ready, pdfs):
-            _guarded(worker, item_id, outcomes, _record_item, data, made)
+        ready = [(item_id, [replace(one, number=next(numbers)) for one in data]) for item_id, data in ready]
+        pdfs = iter(_render([one for _, data in ready for one in data]))
+        for item_id, data in ready:
+            _guarded(worker, item_id, outcomes, _record_item, data, [next(pdfs) for _ in data])
     outcomes["claimed"] = len(claimed)
     return outcomes
 
@@ -183,36 +183,43 @@ def _guarded(worker: str, item_id: int, outcomes: Counter, step, *args):
     return None
 
 
-def _prepare_item(worker: str, item_id: int, outcomes: Counter) -> SuperbillData | None:
-    """Step 1: the item's superbill as plain data, unnumbered; None when the patient already has the month's."""
+def _prepare_item(worker: str, item_id: int, outcomes: Counter) -> list[SuperbillData] | None:
+    """Step 1: the item's superbills (one per rendering clinician) as plain data, unnumbered; None when the patient
+    already has the month's."""
     item = _owned(worker, item_id)
     if item is None:
         db.session.rollback()
         return None
     if _skipped_as_issued(item, outcomes):
         return None
-    data = superbills.prepare(db.session.get(Patient, item.patient_id), item.batch.first_day, item.batch.last_day).data
+    data = [prepared.data for prepared in _prepare(item)]
     db.session.commit()
     return data
 
 
-def _record_item(worker: str, item_id: int, outcomes: Counter, rendered: SuperbillData, made) -> None:
+def _prepare(item: SuperbillBatchItem) -> list:
+    return superbills.prepare_all(db.session.get(Patient, item.patient_id), item.batch.first_day, item.batch.last_day)
+
+
+def _record_item(worker: str, item_id: int, outcomes: Counter, rendered: list[SuperbillData], made: list) -> None:
     """Step 3: record what was rendered, if the item is still ours and what it bills has not changed meanwhile."""
     item = _owned(worker, item_id, lock=True)
     if item is None or _skipped_as_issued(item, outcomes):
         db.session.rollback()
         return
-    if isinstance(made, pdf.PdfUnavailable):
-        raise made
-    prepared = superbills.prepare(db.session.get(Patient, item.patient_id), item.batch.first_day, item.batch.last_day)
-    if _comparable(prepared.data, rendered) != superbills.snapshot_of(rendered):
+    for one in made:
+        if isinstance(one, pdf.PdfUnavailable):
+            raise one
+    prepared = _prepare(item)
+    if [_comparable(p.data, r) for p, r in zip(prepared, rendered)] != [superbills.snapshot_of(r) for r in rendered] \
+            or len(prepared) != len(rendered):
         batch_states.move_item(item, ItemStatus.pending)
         item.claimed_by, item.claimed_until = None, None
         db.session.commit()  # a refund or a correction came in while it rendered: issue it again from the new data
         outcomes["requeued"] += 1
         return
-    superbill = superbills.record(_actor(item.batch), prepared, rendered, made)
-    _finish(item, ItemStatus.issued, None, superbill.id)
+    issued = [superbills.record(_actor(item.batch), p, r, m) for p, r, m in zip(prepared, rendered, made)]
+    _finish(item, ItemStatus.issued, None, issued[0].id)
     db.session.commit()
     outcomes[ItemStatus.issued.value] += 1
 

@@ -7,6 +7,8 @@ _ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "intege
 _PATIENT = [{"name": "patient_id", "in": "query", "required": False, "schema": {"type": "integer"},
              "description": "required for billing staff to narrow the list; a patient sees only their own"}]
 _ONE = {"type": "object", "properties": {"superbill": {"$ref": "#/components/schemas/Superbill"}}}
+_ISSUED = {"type": "object", "properties": {"superbill": {"$ref": "#/components/schemas/Superbill"}, "superbills": {
+    "type": "array", "items": {"$ref": "#/components/schemas/Superbill"}}}}
 _PDF = openapi.ok("the superbill as PDF (marked VOID once voided)", {"type": "string", "format": "binary"},
                   media="application/pdf")
 
@@ -16,6 +18,9 @@ openapi.add_schemas({"Superbill": {"type": "object", "properties": {
     "replaces": {"type": "integer", "nullable": True}, "from": {"type": "string", "format": "date"},
     "to": {"type": "string", "format": "date"}, "total_charged_cents": {"type": "integer"},
     "total_paid_cents": {"type": "integer"}, "currency": {"type": "string"},
+    "total_adjustment_cents": {"type": "integer",
+                               "description": "taken off the charges: refunds and package discounts"},
+    "rendering_clinician": {"type": "string", "description": "the one rendering provider a superbill names"},
     "void_reason": {"type": "string", "nullable": True}, "pdf_url": {"type": "string"}}}})
 openapi.add_schemas({"Estimate": {"type": "object", "properties": {
     "id": {"type": "integer"}, "number": {"type": "string", "example": "GFE-2027-000045"},
@@ -42,8 +47,9 @@ openapi.add_paths({
                                                    "properties": {"patient_id": {"type": "integer"},
                                                                   "from": {"type": "string", "format": "date"},
                                                                   "to": {"type": "string", "format": "date"}}}),
-                 "responses": {**openapi.ok("issued; 422 nothing_to_bill or missing_billing_details", _ONE,
-                                            status=201), **openapi.error_responses(400, 401, 403, 404, 422, 503)}},
+                 "responses": {**openapi.ok(
+                     "issued: one superbill per rendering clinician (`superbill` is the first, `superbills` each); "
+                     "422 nothing_to_bill or missing_billing_details", _ISSUED, status=201), **openapi.error_responses(400, 401, 403, 404, 422, 503)}},
         "get": {"summary": "Superbills (a patient's own; any patient's for billing)", "parameters": _PATIENT,
                 "responses": {**openapi.ok("superbills", {"type": "object", "properties": {"superbills": {
                     "type": "array", "items": {"$ref": "#/components/schemas/Superbill"}}}}),

@@ -77,13 +77,13 @@ def issue_from_page():
         flash(" ".join(e for errors in form.errors.values() for e in errors) or "We could not find that patient.")
         return redirect(url_for("superbills.superbill_desk"))
     try:
-        superbill = superbills.issue(current_user, patient, form.first_day.data, form.last_day.data)
+        issued = superbills.issue_all(current_user, patient, form.first_day.data, form.last_day.data)
     except DomainError as error:
         db.session.rollback()
         flash(error.message)
         return redirect(url_for("superbills.superbill_desk"))
     db.session.commit()
-    flash(f"Superbill {superbill.number} issued for {patient.name}.")
+    flash(f"Superbill{'s' if len(issued) > 1 else ''} {', '.join(s.number for s in issued)} issued for {patient.name}.")
     return redirect(url_for("superbills.superbill_desk"))
 
 

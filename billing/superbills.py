@@ -6,19 +6,19 @@ again (marked VOID once voided). Numbers come from a locked counter row per year
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from billing import documents, fee_schedule, notifications, services, states
+from billing import documents, fee_schedule, notifications, packages, services, states
 from billing.documents import POINTER_LETTERS, MAX_POINTERS, Diagnosis, Drug, Practice, Provider, SuperbillData, SuperbillLine
-from billing.models import Superbill, SuperbillCounter, SuperbillRequest, SuperbillStatus, SuperbillVisit
+from billing.models import (CreditKind, PackageCredit, PackagePurchase, PaymentStatus, Superbill, SuperbillCounter,
+                            SuperbillRequest, SuperbillStatus, SuperbillVisit)
 from booking.models import Appointment, AppointmentStatus, ServiceKind
 from clinical.models import Clearance
-from clinic import audit, claim_codes
+from clinic import audit, claim_codes, diagnoses as icd10
 from clinic.database import utcnow
 from clinic.errors import DomainError, ValidationError
 from clinic.extensions import db
@@ -26,7 +26,7 @@ from clinic.models import Clinician, Patient, User
 from clinic.settings import clinic_settings, clinic_zone
 
 BILLED_KINDS = (ServiceKind.treatment.value, ServiceKind.psychotherapy.value)
-ADMIN_FIXES = "an administrator can add it at /admin/"
+ADMIN_FIXES = "billing staff can add it at /billing/identifiers, an administrator at /admin/"
 PATIENT_FIXES = "the patient can add it on /account (or staff for them)"
 CLINICIAN_FIXES = "a clinician records it with the patient's clearance"
 
@@ -42,16 +42,28 @@ def billable_visits(patient: Patient, first: date, last: date) -> list[Appointme
     return [v for v in visits if v.service.kind in BILLED_KINDS and paid_for_visit(v) > 0]
 
 
-def issue(actor: User | None, patient: Patient, first: date, last: date, *, replaces: Superbill | None = None) -> Superbill:
-    """Issue a superbill for the range. Raises 422 `nothing_to_bill` or `missing_billing_details`."""
-    prepared = prepare(patient, first, last, replaces)
-    data = replace(prepared.data, number=_next_number())
-    return record(actor, prepared, data, documents.superbill_pdf(data))
+def issue(actor: User | None, patient: Patient, first: date, last: date, *, replaces: Superbill | None = None,
+          clinician_ids: set[int] | None = None) -> Superbill:
+    """Issue the superbills for the range and return the first (see `issue_all`: one per rendering clinician).
+    Raises 422 `nothing_to_bill` or `missing_billing_details`."""
+    return issue_all(actor, patient, first, last, replaces=replaces, clinician_ids=clinician_ids)[0]
+
+
+def issue_all(actor: User | None, patient: Patient, first: date, last: date, *, replaces: Superbill | None = None,
+              clinician_ids: set[int] | None = None) -> list[Superbill]:
+    """One superbill per rendering clinician of the billable visits in the range (a claim names one rendering
+    provider, so visits by two clinicians make two superbills, each with its own number), in the order of each
+    clinician's first visit. Every missing detail is named at once (practice, patient, each clinician, diagnosis)."""
+    issued = []
+    for prepared in prepare_all(patient, first, last, replaces=replaces, clinician_ids=clinician_ids):
+        data = replace(prepared.data, number=_next_number())
+        issued.append(record(actor, prepared, data, documents.superbill_pdf(data)))
+    return issued
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """What a superbill will show, gathered before its number is taken (the batch renders many, then records)."""
+    """What one superbill will show, gathered before its number is taken (the batch renders many, then records)."""
     patient: Patient
     first: date
     last: date
@@ -60,19 +72,23 @@ class Prepared:
     replaces: Superbill | None = None
 
 
-def prepare(patient: Patient, first: date, last: date, replaces: Superbill | None = None) -> Prepared:
-    """Gather the superbill's plain data without a number. Raises 422 `nothing_to_bill` or `missing_billing_details`."""
-    _refuse_missing(missing_billing_details(patient, []))
+def prepare_all(patient: Patient, first: date, last: date, *, replaces: Superbill | None = None,
+                clinician_ids: set[int] | None = None) -> list[Prepared]:
+    """Each rendering clinician's superbill as plain data without a number. Raises 422 `nothing_to_bill` or
+    `missing_billing_details` (naming every missing field at once)."""
     visits = [v for v in billable_visits(patient, first, last)
-              if fee_schedule.lines_for_dose(_lines(v), v.dose_mg)]
+              if fee_schedule.lines_for_dose(_lines(v), v.dose_mg)
+              and (clinician_ids is None or v.clinician_id in clinician_ids)]
+    by_clinician = _by_rendering_clinician(visits)
+    diagnoses = diagnosis_codes(patient)
+    _refuse_missing(missing_billing_details(patient, list(by_clinician), diagnoses if visits else None))
     if not visits:
         message = "There is no completed, paid visit to bill between those dates."
         raise ValidationError(message, code="nothing_to_bill", fields={"from": message, "to": message})
-    provider = _rendering_clinician(visits)
-    diagnoses = diagnosis_codes(patient)
-    _refuse_missing(missing_billing_details(patient, [provider], diagnoses))
-    data = _superbill_data(patient, visits, provider, diagnoses, "", replaces)
-    return Prepared(patient, first, last, visits, data, replaces)
+    return [Prepared(patient, first, last, group,
+                     _superbill_data(patient, group, clinician, diagnoses, "", replaces if i == 0 else None),
+                     replaces if i == 0 else None)
+            for i, (clinician, group) in enumerate(by_clinician.items())]
 
 
 def record(actor: User | None, prepared: Prepared, data: SuperbillData, pdf: bytes) -> Superbill:
@@ -109,14 +125,42 @@ def void(actor: User | None, superbill: Superbill, reason: str, *, reissue: bool
     states.void_superbill(superbill)
     db.session.flush()
     audit.record("void", "superbill", superbill.id, user=actor, detail={"reason": reason[:200]})
-    if not reissue or not billable_visits(superbill_patient(superbill), superbill.first_day, superbill.last_day):
+    patient, clinicians = superbill_patient(superbill), _clinicians_billed(superbill)
+    if not reissue or not any(v.clinician_id in clinicians for v in
+                              billable_visits(patient, superbill.first_day, superbill.last_day)):
         return None
-    return issue(actor, superbill_patient(superbill), superbill.first_day, superbill.last_day, replaces=superbill)
+    return issue(actor, patient, superbill.first_day, superbill.last_day, replaces=superbill, clinician_ids=clinicians)
+
+
+def _clinicians_billed(superbill: Superbill) -> set[int]:
+    """Whose visits the superbill billed: its replacement bills theirs only (another clinician's has its own)."""
+    billed = select(SuperbillVisit.appointment_id).where(SuperbillVisit.superbill_id == superbill.id)
+    return set(db.session.scalars(select(Appointment.clinician_id).where(Appointment.id.in_(billed))))
 
 
 def paid_for_visit(visit: Appointment) -> int:
-    """What the patient paid for this visit and kept: its share of each payment less the refunds on it. A refund
-    made on the whole payment (billing staff's) is taken from the payment's visits latest first."""
+    """What the patient paid for this visit and kept: its share of each payment less the refunds on it (a refund
+    made on the whole payment, billing staff's, is taken from the payment's visits latest first), or its share of
+    the induction package whose credit it used."""
+    return _paid_by_card(visit) + _package_share(visit)[0]
+
+
+def _package_share(visit: Appointment) -> tuple[int, int]:
+    """(kept, charged) for a visit booked with a package credit: one credit's worth (the price shared out; the odd
+    cents are never billed, never more than was paid). A refund of the package takes back unused credits only and
+    is refused when it would reach a used one (billing.packages), so it never changes what a used credit paid."""
+    rows = db.session.scalars(select(PackageCredit).where(PackageCredit.appointment_id == visit.id))
+    credits = {credit.kind: credit for credit in rows}
+    used = credits.get(CreditKind.used.value)
+    if used is None or CreditKind.returned.value in credits:
+        return 0, 0
+    purchase = db.session.get(PackagePurchase, used.purchase_id)
+    if purchase.payment.status != PaymentStatus.succeeded.value:
+        return 0, 0
+    return packages.credit_cents(purchase), packages.credit_cents(purchase)
+
+
+def _paid_by_card(visit: Appointment) -> int:
     total = 0
     for allocation in services.paid_allocations(visit):
         payment = allocation.payment
@@ -180,6 +224,10 @@ def missing_billing_details(patient: Patient | None, clinicians: list[Clinician]
                         for name, label in (("credentials", "credentials"), ("npi", "NPI (type 1)"),
                                             ("license_number", "license number"), ("license_state", "license state"))
                         if not _valid(name, getattr(clinician, name))})
+        if clinician.npi and clinician.npi == settings.npi:
+            missing[f"clinician.{clinician.id}.npi"] = (
+                f"{clinician.name}'s NPI is the practice's (type 2): a rendering clinician has their own type 1 NPI; "
+                f"{ADMIN_FIXES}.")
     if patient is not None:
         missing.update({f"patient.{name}": f"The patient's {label} is missing: {PATIENT_FIXES}." for name, label in (
             ("date_of_birth", "date of birth"), ("address", "address")) if not getattr(patient, name)})
@@ -190,7 +238,7 @@ def missing_billing_details(patient: Patient | None, clinicians: list[Clinician]
 
 def _valid(name: str, value: str | None) -> bool:
     value = (value or "").strip()
-    checks = {"npi": claim_codes.is_npi, "tax_id": claim_codes.is_ein}
+    checks = {"npi": claim_codes.is_npi, "tax_id": claim_codes.is_ein, "license_state": claim_codes.is_us_state}
     return bool(value) and checks.get(name, bool)(value)
 
 
@@ -206,10 +254,12 @@ def diagnosis_codes(patient: Patient) -> list[str]:
     return list(clearance.diagnosis_codes or [])[:len(POINTER_LETTERS)] if clearance else []
 
 
-def _rendering_clinician(visits: list[Appointment]) -> Clinician:
-    """The clinician who rendered most of the visits (the document names one rendering provider)."""
-    counts = Counter(v.clinician_id for v in visits)
-    return db.session.get(Clinician, counts.most_common(1)[0][0])
+def _by_rendering_clinician(visits: list[Appointment]) -> dict[Clinician, list[Appointment]]:
+    """The visits grouped by the clinician who rendered them, in the order of each one's first visit."""
+    groups: dict[int, list[Appointment]] = {}
+    for visit in visits:
+        groups.setdefault(visit.clinician_id, []).append(visit)
+    return {db.session.get(Clinician, clinician_id): group for clinician_id, group in groups.items()}
 
 
 # --- the plain data ------------------------------------------------------------------------------------------------
@@ -225,11 +275,15 @@ def local_day(instant: datetime) -> date:
 def _superbill_data(patient, visits, clinician, codes, number, replaces) -> SuperbillData:
     settings = clinic_settings()
     pointers = tuple(POINTER_LETTERS[:min(len(codes), MAX_POINTERS)])
-    lines, paid = [], 0
+    # A billable visit was settled when booked (a card payment in full, or a package credit), so whatever of its
+    # charges the patient did not keep paid was refunded or discounted: an adjustment, never a balance owed.
+    lines, paid, adjusted = [], 0, 0
     for visit in visits:
         visit_lines = [_superbill_line(visit, line, pointers) for line in fee_schedule.lines_for_dose(_lines(visit), visit.dose_mg)]
         lines += visit_lines
-        paid += min(paid_for_visit(visit), sum(line.charge_cents for line in visit_lines))
+        charged = sum(line.charge_cents for line in visit_lines)
+        visit_paid = min(paid_for_visit(visit), charged)
+        paid, adjusted = paid + visit_paid, adjusted + charged - visit_paid
     return SuperbillData(
         number=number, issued_on=local_day(utcnow()),
         practice=Practice(legal_name=settings.legal_name, address=settings.address, phone=settings.phone,
@@ -237,7 +291,8 @@ def _superbill_data(patient, visits, clinician, codes, number, replaces) -> Supe
         provider=Provider(name=clinician.name, credentials=clinician.credentials or "", npi=clinician.npi or "",
                           license_number=clinician.license_number or "", license_state=clinician.license_state or ""),
         patient_name=patient.name, patient_date_of_birth=patient.date_of_birth, patient_address=patient.address,
-        diagnoses=tuple(Diagnosis(code, "") for code in codes), lines=tuple(lines), paid_cents=paid,
+        diagnoses=tuple(Diagnosis(code, icd10.description(code)) for code in codes), lines=tuple(lines),
+        paid_cents=paid, adjustment_cents=adjusted,
         currency=visits[0].currency, replaces=replaces.number if replaces else None)
 
 
@@ -296,13 +351,6 @@ def _next_number() -> str:
     return f"SB-{year}-{counter.last_number:06d}"
 
 
-def reserve_numbers(count: int) -> list[str]:
-    """`count` numbers at once under the counter's row lock, for a batch that renders before it records: the caller
-    commits at once, so the lock is held a moment, not while PDFs render. A number whose superbill then fails is
-    never used by another (a gap, never a repeat)."""
-    return [_next_number() for _ in range(count)]
-
-
 def _locked_counter(year: int) -> SuperbillCounter | None:
     return db.session.scalar(select(SuperbillCounter).where(SuperbillCounter.year == year)
                              .with_for_update().execution_options(populate_existing=True))
@@ -335,3 +383,10 @@ def patients_to_bill(first: date, last: date) -> list[Patient]:
     issued = set(db.session.scalars(select(Superbill.patient_id).where(
         Superbill.first_day == first, Superbill.last_day == last, Superbill.status == SuperbillStatus.issued.value)))
     return [db.session.get(Patient, i) for i in ids if i not in issued]
+
+
+def reserve_numbers(count: int) -> list[str]:
+    """`count` numbers at once under the counter's row lock, for a batch that renders before it records: the caller
+    commits at once, so the lock is held a moment, not while PDFs render. A number whose superbill then fails is
+    never used by another (a gap, never a repeat)."""
+    return [_next_number() for _ in range(count)]

@@ -113,14 +113,14 @@ def _register_blueprints(app: Flask) -> None:
     from booking import admin_views as closures, api as booking_api, care_views, front_desk_views, treatment_views
     from booking import views as booking_views
     from billing import api as billing_api, superbill_api, superbill_views, views as billing_views
-    from billing import superbill_batch_api, superbill_batch_views
+    from billing import estimate_views, fee_schedule_views, identifier_views, superbill_batch_api, superbill_batch_views
 
     for blueprint in (
         auth.bp, admin.bp, api.bp,
         clinical_views.bp, clinical_api.bp,
         booking_views.bp, booking_api.bp, treatment_views.bp, care_views.bp, front_desk_views.bp, closures.bp,
         billing_views.bp, billing_api.bp, superbill_views.bp, superbill_api.bp,
-        superbill_batch_views.bp, superbill_batch_api.bp,
+        superbill_batch_views.bp, superbill_batch_api.bp, fee_schedule_views.bp, identifier_views.bp, estimate_views.bp,
     ):
         app.register_blueprint(blueprint)
     layout.register(app)

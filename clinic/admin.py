@@ -11,6 +11,7 @@ from zoneinfo import available_timezones
 from clinic import accounts, audit, claim_codes, formatting, sessions
 from clinic.auth_context import roles_required
 from clinic.errors import DomainError
+from clinic.forms import PlainText
 from clinic.extensions import db
 from clinic.models import Clinician, Role, User
 from clinic.settings import clinic_settings
@@ -51,14 +52,18 @@ class ClinicForm(FlaskForm):
 class ClinicianBillingForm(FlaskForm):
     """A rendering clinician's identifiers, printed on superbills."""
 
-    credentials = StringField("Credentials", validators=[Length(max=100)])
+    credentials = StringField("Credentials", validators=[PlainText(), Length(max=100)])
     npi = StringField("NPI (type 1)", validators=[Optional()])
-    license_number = StringField("License number", validators=[Length(max=50)])
+    license_number = StringField("License number", validators=[PlainText(), Length(max=50)])
     license_state = StringField("License state", validators=[Optional(), Regexp(r"^[A-Z]{2}$", message="Two capital letters, like MA.")])
 
     def validate_npi(self, field):
         if not claim_codes.is_npi(field.data.strip()):
             raise ValidationError("This NPI's check digit does not match: please copy it again from NPPES.")
+
+    def validate_license_state(self, field):
+        if not claim_codes.is_us_state(field.data.strip()):
+            raise ValidationError("Enter the two-letter code of the state that issued the license, like MA.")
 
 
 class StaffForm(FlaskForm):

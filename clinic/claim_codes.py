@@ -12,9 +12,12 @@ ICD10 = re.compile(r"^[A-TV-Z]\d[0-9A-Z](\.[0-9A-Z]{1,4})?$")  # F43.12 (U is re
 MODIFIER = re.compile(r"^[0-9A-Z]{2}$")
 EIN = re.compile(r"^\d{2}-\d{7}$")
 SSN = re.compile(r"^\d{3}-?\d{2}-?\d{4}$")
-NDC = re.compile(r"^\d{4,5}-\d{3,4}-\d{1,2}$")
+NDC = re.compile(r"^(\d{4}-\d{4}-\d{2}|\d{5}-\d{3}-\d{2}|\d{5}-\d{4}-\d{1,2})$")  # 4-4-2, 5-3-2, 5-4-1; 5-4-2 (HIPAA 11)
 PLACES_OF_SERVICE = {"11": "Office", "02": "Telehealth other than in the patient's home",
                      "10": "Telehealth in the patient's home"}
+US_STATES = frozenset(  # USPS codes of the states, DC and the territories that license clinicians
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK "
+    "OR PA RI SC SD TN TX UT VT VA WA WV WI WY AS GU MP PR VI".split())
 NPI_PREFIX = "80840"  # the card issuer prefix the Luhn check runs over (CMS NPI check digit rule)
 
 
@@ -26,8 +29,17 @@ def is_diagnosis_code(code: str) -> bool:
     return bool(ICD10.match(code))
 
 
+def is_ndc(value: str) -> bool:
+    """A National Drug Code with its hyphens: 10 digits as 4-4-2, 5-3-2 or 5-4-1, or the 11-digit 5-4-2 form."""
+    return bool(NDC.match(value or ""))
+
+
 def is_modifier(code: str) -> bool:
     return bool(MODIFIER.match(code))
+
+
+def is_us_state(value: str) -> bool:
+    return (value or "") in US_STATES
 
 
 def is_ein(value: str) -> bool:

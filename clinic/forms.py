@@ -7,6 +7,19 @@ from clinic.jsonin import EARLIEST_DAY, LATEST_DAY, SANE_RANGE
 from clinic.passwords import weakness
 
 
+class PlainText:
+    """Text without control characters (PostgreSQL refuses NUL; the others print as garbage on claims): a line, or
+    several lines when `multiline`."""
+
+    def __init__(self, multiline: bool = False):
+        self.multiline = multiline
+
+    def __call__(self, form, field):
+        allowed = "\n\r\t" if self.multiline else ""
+        if any((ord(c) < 32 or 127 <= ord(c) < 160) and c not in allowed for c in field.data or ""):
+            raise ValidationError(f"{field.label.text} can hold letters, digits and punctuation, not control characters.")
+
+
 class SaneDate:
     """A date field's value within the range every date the app reads must keep (see clinic.jsonin)."""
 

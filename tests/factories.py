@@ -21,10 +21,12 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from billing import fee_schedule
 from booking.models import Appointment, Chair, Reservation, Service
 from clinic.database import utcnow
+from clinic.settings import clinic_zone
 from clinic.extensions import db
-from clinic.models import Patient
+from clinic.models import ClinicSettings, Patient
 
 DEMO_PASSWORD = "demo-clinic-2026"
 NEW_YORK = ZoneInfo("America/New_York")
@@ -311,3 +313,47 @@ def patient_id(client) -> int:
     response = client.application.test_client().post("/api/v1/tokens", json={"email": PATIENT, "password": DEMO_PASSWORD})
     assert response.status_code == 201, response.json
     return response.json["user"]["patient_id"]
+
+
+NAME = "Zoë Ñúñez-O'Brien"  # a patient whose name and address test Unicode and apostrophes
+
+ADDRESS = "45 Oak Avenue, Apt 2\nSpringfield, MA 01103"
+
+def move_to_the_past(app, appointment_id: int, days_ago: int = 10) -> datetime:
+    """A paid visit a week ahead moved to 9:00 AM some days ago (the API books only the future)."""
+    with app.app_context():
+        appointment = db.session.get(Appointment, appointment_id)
+        start = datetime.combine(datetime.now(clinic_zone()).date() - timedelta(days=days_ago), time(9), clinic_zone())
+        shift = start - appointment.starts_at
+        appointment.starts_at, appointment.ends_at = appointment.starts_at + shift, appointment.ends_at + shift
+        for reservation in appointment.reservations:
+            reservation.starts_at, reservation.ends_at = reservation.starts_at + shift, reservation.ends_at + shift
+        db.session.commit()
+        return start
+
+def complete(client, appointment_id: int, dose_mg: int = 35):
+    clinician = api_token(client, "dr.rivera@clinic.test")
+    response = client.post(f"/api/v1/appointments/{appointment_id}/complete",
+                           json={"dose_mg": dose_mg, "released_to_driver": True}, headers=clinician)
+    assert response.status_code == 200, response.json
+
+def issue_superbill(client, patient_id, start, headers=None):
+    """Billing staff issue the patient's superbill for the days up to a visit's start (the response)."""
+    headers = headers or api_token(client, "billing@clinic.test")
+    day = start.date()
+    return client.post("/api/v1/superbills", headers=headers, json={
+        "patient_id": patient_id, "from": (day - timedelta(days=3)).isoformat(), "to": day.isoformat()})
+
+
+def schedule_total(app, sessions) -> int:
+    with app.app_context():
+        iv = db.session.scalar(select(Service).where(Service.code == "iv-ketamine"))
+        return sum(line.charge_cents for s in sessions
+                   for line in fee_schedule.lines_in_force(iv, date.fromisoformat(s["start"][:10])))
+
+
+def set_package(app, sessions: int, price_cents: int) -> None:
+    with app.app_context():
+        settings = db.session.get(ClinicSettings, 1)
+        settings.package_sessions, settings.package_price_cents = sessions, price_cents
+        db.session.commit()

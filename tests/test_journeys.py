@@ -405,3 +405,33 @@ def test_a_visitor_registers_is_cleared_books_an_induction_series_and_pays(clini
     assert len(estimates) == 1, estimates  # the series' Good Faith Estimate
     estimate = page.request.get(urljoin(base, estimates[0]["pdf_url"]))
     assert estimate.status == 200 and estimate.body().startswith(b"%PDF"), estimate.status
+
+
+def test_billing_staff_change_a_fee_check_identifiers_and_read_the_estimates(clinic, journeys):
+    """The fee schedule, billing identifiers and estimates pages, each checked with axe, and a new version of the IV
+    fees saved through the form (a wrong NDC first, named on its field)."""
+    base, _mail = clinic
+    journey = journeys("billing-fee-schedule")
+    page = journey.page
+    sign_in(page, base, "billing@clinic.test")
+    page.goto(f"{base}/billing")
+    journey.check("billing")
+    page.get_by_role("link", name="Open the fee schedule").click()
+    journey.check("fee-schedule")
+    page.get_by_role("link", name="Change the fees for IV ketamine infusion").click()
+    journey.check("fee-schedule-iv")
+    start = next_weekday(2, weeks_ahead=6).isoformat()
+    page.get_by_label("Effective from").fill(start)
+    page.locator("#lines-0-charge").fill("450.00")
+    page.locator("#lines-1-ndc").fill("409-2053")
+    page.get_by_role("button", name="Save the new version").click()
+    page.locator("#lines-1-ndc-error").wait_for()
+    journey.check("fee-schedule-error")
+    page.locator("#lines-1-ndc").fill("0409-2053-10")
+    page.get_by_role("button", name="Save the new version").click()
+    page.locator(f'[data-version="{start}"]').wait_for()
+    assert "$450.00" in page.locator(f'[data-version="{start}"]').inner_text()
+    page.goto(f"{base}/billing/identifiers")
+    journey.check("billing-identifiers")
+    page.goto(f"{base}/billing/estimates")
+    journey.check("billing-estimates")

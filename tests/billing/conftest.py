@@ -1,10 +1,11 @@
-"""Billing fixtures: a cleared patient's hold, and the served app talking to the local Stripe emulator."""
+"""Billing fixtures: a cleared patient's hold, a paid visit in the past, and the served app talking to the local Stripe
+emulator."""
 from __future__ import annotations
 
 import pytest
 
 from tests.browser import serving
-from tests.factories import book, clear_patient, next_weekday, patient_login
+from tests.factories import ADDRESS, book, card, clear_patient, move_to_the_past, NAME, next_weekday, patient_login, pay
 
 
 @pytest.fixture
@@ -23,3 +24,18 @@ def live_server(stripe_app):
     """For billing's page tests, the app that talks to the local Stripe emulator."""
     with serving(stripe_app) as base:
         yield base
+
+
+@pytest.fixture
+def paid_visit(held, localstripe_url, stripe_app):
+    """A paid IV treatment, moved into the past, not yet completed: (client, patient headers, patient id, ...)."""
+    client, headers, appointment = held
+    patient_id = appointment["patient_id"]
+    changed = client.patch(f"/api/v1/patients/{patient_id}", headers=headers,
+                           json={"name": NAME, "date_of_birth": "1988-07-04", "address": ADDRESS})
+    assert changed.status_code == 200, changed.json
+    paid = pay(client, headers, appointment["id"], card(localstripe_url))
+    assert paid.status_code == 200, paid.json
+    payment = paid.json["payment"]
+    start = move_to_the_past(stripe_app, appointment["id"])
+    return client, headers, patient_id, appointment["id"], payment, start

@@ -8,14 +8,7 @@ from sqlalchemy import select
 from billing.models import PackageCredit, Payment
 from clinic.extensions import db
 from clinic.models import ClinicSettings
-from tests.factories import api_token, book_series, buy, card, cleared_patient, DECLINED, intents_for, move_start_to
-
-
-def set_package(app, sessions: int, price_cents: int) -> None:
-    with app.app_context():
-        settings = db.session.get(ClinicSettings, 1)
-        settings.package_sessions, settings.package_price_cents = sessions, price_cents
-        db.session.commit()
+from tests.factories import (api_token, book_series, buy, card, cleared_patient, DECLINED, intents_for, move_start_to, set_package)
 
 
 def test_buying_charges_the_package_price_once_at_stripe(stripe_app, localstripe_url):

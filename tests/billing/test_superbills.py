@@ -2,80 +2,28 @@
 PDF text through real wkhtmltopdf and pdftotext; refusals, permissions, void and reissue after a refund."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime
 
-import pytest
 from sqlalchemy import select
 
 from billing import superbills
 from billing.models import Superbill
-from booking.models import Appointment
 from clinic.extensions import db
 from clinic.models import AuditEvent, ClinicSettings, Clinician
-from clinic.settings import clinic_zone
-from tests.factories import api_token, card, NEW_YORK, patient_login
+from tests.factories import api_token, complete, issue_superbill, NAME, NEW_YORK, patient_login
 from tests.billing.factories import pdf_text
-
-NAME, ADDRESS = "Zoë Ñúñez-O'Brien", "45 Oak Avenue, Apt 2\nSpringfield, MA 01103"
-
-
-def pay(client, headers, appointment_id, localstripe_url):
-    response = client.post(f"/api/v1/appointments/{appointment_id}/pay",
-                           json={"payment_method": card(localstripe_url)}, headers=headers)
-    assert response.status_code == 200, response.json
-    return response.json["payment"]
-
-
-def move_to_the_past(app, appointment_id: int, days_ago: int = 10) -> datetime:
-    """A paid visit a week ahead moved to 9:00 AM some days ago (the API books only the future)."""
-    with app.app_context():
-        appointment = db.session.get(Appointment, appointment_id)
-        start = datetime.combine(datetime.now(clinic_zone()).date() - timedelta(days=days_ago), time(9), clinic_zone())
-        shift = start - appointment.starts_at
-        appointment.starts_at, appointment.ends_at = appointment.starts_at + shift, appointment.ends_at + shift
-        for reservation in appointment.reservations:
-            reservation.starts_at, reservation.ends_at = reservation.starts_at + shift, reservation.ends_at + shift
-        db.session.commit()
-        return start
-
-
-def complete(client, appointment_id: int, dose_mg: int = 35):
-    clinician = api_token(client, "dr.rivera@clinic.test")
-    response = client.post(f"/api/v1/appointments/{appointment_id}/complete",
-                           json={"dose_mg": dose_mg, "released_to_driver": True}, headers=clinician)
-    assert response.status_code == 200, response.json
-
-
-@pytest.fixture
-def paid_visit(held, localstripe_url, stripe_app):
-    """A paid IV treatment, moved into the past, not yet completed: (client, patient headers, patient id, ...)."""
-    client, headers, appointment = held
-    patient_id = appointment["patient_id"]
-    changed = client.patch(f"/api/v1/patients/{patient_id}", headers=headers,
-                           json={"name": NAME, "date_of_birth": "1988-07-04", "address": ADDRESS})
-    assert changed.status_code == 200, changed.json
-    payment = pay(client, headers, appointment["id"], localstripe_url)
-    start = move_to_the_past(stripe_app, appointment["id"])
-    return client, headers, patient_id, appointment["id"], payment, start
-
-
-def issue(client, patient_id, start, headers=None):
-    headers = headers or api_token(client, "billing@clinic.test")
-    day = start.date()
-    return client.post("/api/v1/superbills", headers=headers, json={
-        "patient_id": patient_id, "from": (day - timedelta(days=3)).isoformat(), "to": day.isoformat()})
 
 
 def test_nothing_to_bill_before_the_visit_is_completed(paid_visit):
     client, _, patient_id, *_, start = paid_visit
-    refused = issue(client, patient_id, start)
+    refused = issue_superbill(client, patient_id, start)
     assert refused.status_code == 422 and refused.json["error"]["code"] == "nothing_to_bill"
 
 
 def test_a_completed_paid_visit_gets_a_superbill_with_every_claim_field(paid_visit, stripe_app, tmp_path):
     client, headers, patient_id, appointment_id, payment, start = paid_visit
     complete(client, appointment_id)
-    response = issue(client, patient_id, start)
+    response = issue_superbill(client, patient_id, start)
     assert response.status_code == 201, response.json
     superbill = response.json["superbill"]
     assert superbill["number"] == f"SB-{datetime.now(NEW_YORK).year}-000001"
@@ -102,7 +50,7 @@ def test_a_completed_paid_visit_gets_a_superbill_with_every_claim_field(paid_vis
 def test_later_edits_never_change_an_issued_superbill(paid_visit, stripe_app, tmp_path):
     client, headers, patient_id, appointment_id, _, start = paid_visit
     complete(client, appointment_id)
-    superbill = issue(client, patient_id, start).json["superbill"]
+    superbill = issue_superbill(client, patient_id, start).json["superbill"]
     client.patch(f"/api/v1/patients/{patient_id}", headers=headers, json={"name": "Someone Else"})
     with stripe_app.app_context():
         db.session.get(ClinicSettings, 1).legal_name = "Renamed Clinic LLC"
@@ -118,23 +66,23 @@ def test_a_missing_npi_is_named_with_who_can_fix_it(paid_visit, stripe_app):
     with stripe_app.app_context():
         db.session.scalar(select(Clinician).where(Clinician.name == "Dr. Maya Rivera")).npi = None
         db.session.commit()
-    refused = issue(client, patient_id, start)
+    refused = issue_superbill(client, patient_id, start)
     assert refused.status_code == 422 and refused.json["error"]["code"] == "missing_billing_details"
     (field, message), = refused.json["error"]["fields"].items()
     assert field.endswith(".npi") and "Dr. Maya Rivera's NPI" in message and "/admin/" in message
     with stripe_app.app_context():
         db.session.get(ClinicSettings, 1).tax_id = "123-45-6789"  # a social security number's shape
         db.session.commit()
-    fields = issue(client, patient_id, start).json["error"]["fields"]
+    fields = issue_superbill(client, patient_id, start).json["error"]["fields"]
     assert "practice.tax_id" in fields
 
 
 def test_patients_cannot_issue_and_see_only_their_own(paid_visit):
     client, headers, patient_id, appointment_id, _, start = paid_visit
     complete(client, appointment_id)
-    assert issue(client, patient_id, start, headers=headers).status_code == 403
-    assert issue(client, patient_id, start, headers=api_token(client, "frontdesk@clinic.test")).status_code == 403
-    superbill = issue(client, patient_id, start).json["superbill"]
+    assert issue_superbill(client, patient_id, start, headers=headers).status_code == 403
+    assert issue_superbill(client, patient_id, start, headers=api_token(client, "frontdesk@clinic.test")).status_code == 403
+    superbill = issue_superbill(client, patient_id, start).json["superbill"]
     mine = client.get(f"/api/v1/superbills?patient_id={patient_id}", headers=headers)
     assert [s["id"] for s in mine.json["superbills"]] == [superbill["id"]]
     other, other_id = _another_patient(client)
@@ -159,7 +107,7 @@ def _another_patient(client):
 def test_a_refund_after_issuing_voids_it_and_issues_a_new_number(paid_visit, localstripe_url, tmp_path):
     client, headers, patient_id, appointment_id, payment, start = paid_visit
     complete(client, appointment_id)
-    first = issue(client, patient_id, start).json["superbill"]
+    first = issue_superbill(client, patient_id, start).json["superbill"]
     billing = api_token(client, "billing@clinic.test")
     refunded = client.post(f"/api/v1/payments/{payment['id']}/refunds", headers=billing,
                            json={"amount_cents": 10000, "reason": "goodwill"})

@@ -137,7 +137,10 @@ def test_every_page_a_role_can_reach_renders_and_no_link_is_broken(demo, lived_i
     busy_days = [f"/staff?day={lived_in.isoformat()}", f"/clinical/today?day={lived_in.isoformat()}",
                  "/staff/book?q=Pat", *(f"/staff/book?patient_id={patient_id}&service={code}"
                                         for code in ("consultation", "iv-ketamine"))]
-    seen = crawl(client, internal(landing, "/"), *(busy_days if role != "patient" else []))
+    billing_pages = ["/billing/fee-schedule/iv-ketamine", "/billing/fee-schedule/consultation",
+                     "/billing/identifiers", "/billing/estimates"]
+    starts = busy_days + billing_pages if role in ("billing", "admin") else busy_days if role != "patient" else []
+    seen = crawl(client, internal(landing, "/"), *starts)
     assert len(seen) >= 5, seen  # the nav alone has more
     if role in ("billing", "admin"):
         assert any(path.startswith("/billing/superbill-batches/") for path in seen), seen
@@ -151,3 +154,21 @@ def test_every_argument_free_page_renders_for_a_visitor(demo, client):
     assert "/book" in seen and "/login" in seen
     for path in argument_free_get_routes(demo):
         assert client.get(path).status_code < 500, path
+
+
+BILLING_PAGES = ["/billing/fee-schedule", "/billing/fee-schedule/iv-ketamine", "/billing/identifiers",
+                 "/billing/estimates"]
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_the_fee_schedule_identifier_and_estimate_pages_answer_each_role(demo, role):
+    """Billing staff and administrators read them; every other role is refused (403), as on /billing."""
+    client, _ = signed_in(demo, role)
+    for path in BILLING_PAGES:
+        response = client.get(path)
+        if role in ("billing", "admin"):
+            assert response.status_code == 200 and "<h1>" in response.get_data(as_text=True), path
+        else:
+            assert response.status_code == 403, f"{role}: {path} answered {response.status_code}"
+    if role in ("billing", "admin"):
+        assert client.get("/billing/fee-schedule/no-such-service").status_code == 404

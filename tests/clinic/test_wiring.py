@@ -36,7 +36,8 @@ def test_core_imports_other_packages_only_in_the_list_of_blueprints():
 
 def test_every_route_belongs_to_a_registered_blueprint_of_its_package(app):
     owners = {rule.endpoint.split(".")[0] for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
-    assert {"booking_api", "clinical_api", "billing_api", "superbill_api", "superbills"} <= owners
+    assert {"booking_api", "clinical_api", "billing_api", "superbill_api", "superbills", "fee_schedule", "identifiers",
+            "estimates"} <= owners
     for endpoint, view in app.view_functions.items():
         if "." in endpoint and not endpoint.endswith(".static"):
             package = view.__module__.split(".")[0]
@@ -77,7 +78,8 @@ def test_the_admin_page_links_to_closures_that_booking_registered(demo):
 
 
 OTHER_BLUEPRINTS = ("booking", "booking_api", "treatments", "care", "closures", "front_desk", "clinical",
-                    "clinical_api", "billing", "billing_api", "superbills", "superbill_api")
+                    "clinical_api", "billing", "billing_api", "superbills", "superbill_api", "superbill_batches",
+                    "superbill_batch_api", "fee_schedule", "identifiers", "estimates")
 CORE_TEMPLATES = ["base.html", "error.html", "_forms.html", "admin/index.html", *(f"auth/{p.name}" for p in
                   (CLINIC.parent / "templates" / "auth").glob("*.html"))]
 
