@@ -128,6 +128,13 @@ def pay(client, headers, appointment_id: int, payment_method: str):
                        headers=headers)
 
 
+def paid_by_card(client, headers, appointment_id: int, base: str) -> dict:
+    """The appointment paid with a good card made at the emulator at `base`; the payment."""
+    response = pay(client, headers, appointment_id, card(base))
+    assert response.status_code == 200, response.json
+    return response.json["payment"]
+
+
 def answers(**overrides) -> dict:
     """Intake answers that clear the screen: nothing contraindicated, treatments tried, no suicidal thoughts."""
     from clinical import intake

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import serving
-from tests.factories import ADDRESS, book, card, clear_patient, move_to_the_past, NAME, next_weekday, patient_login, pay
+from tests.factories import ADDRESS, book, clear_patient, move_to_the_past, NAME, next_weekday, paid_by_card, patient_login
 
 
 @pytest.fixture
@@ -34,8 +34,6 @@ def paid_visit(held, localstripe_url, stripe_app):
     changed = client.patch(f"/api/v1/patients/{patient_id}", headers=headers,
                            json={"name": NAME, "date_of_birth": "1988-07-04", "address": ADDRESS})
     assert changed.status_code == 200, changed.json
-    paid = pay(client, headers, appointment["id"], card(localstripe_url))
-    assert paid.status_code == 200, paid.json
-    payment = paid.json["payment"]
+    payment = paid_by_card(client, headers, appointment["id"], localstripe_url)
     start = move_to_the_past(stripe_app, appointment["id"])
     return client, headers, patient_id, appointment["id"], payment, start

@@ -12,7 +12,7 @@ from booking.models import Appointment
 from clinic.extensions import db
 from clinic.models import Clinician
 from tests.billing.factories import pdf_rows, pdf_text
-from tests.factories import api_token, book, clear_patient, complete, move_to_the_past, next_weekday, pay
+from tests.factories import api_token, book, clear_patient, complete, move_to_the_past, next_weekday, paid_by_card
 
 DIAGNOSES = ["F43.12", "F33.1", "F41.1", "F43.10", "F32.A"]
 
@@ -33,7 +33,7 @@ def second_visit(client, headers, app, localstripe_url) -> tuple[int, dict]:
     booked = book(client, headers, next_weekday(3))
     assert booked.status_code == 201, booked.json
     appointment_id = booked.json["appointment"]["id"]
-    payment = pay(client, headers, appointment_id, localstripe_url)
+    payment = paid_by_card(client, headers, appointment_id, localstripe_url)
     move_to_the_past(app, appointment_id, days_ago=7)
     complete(client, appointment_id)
     return appointment_id, payment
