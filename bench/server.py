@@ -22,8 +22,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(database_url: str, workers: int = 1) -> Iterator[str]:
-    """Yields the base URL. One sync worker by default: the bench asks one request at a time."""
+def gunicorn(database_url: str, workers: int = 1, threads: int = 1) -> Iterator[str]:
+    """Yields the base URL. One sync worker by default: the bench asks one request at a time; the load measures ask
+    for more (`threads` above 1 makes them gthread workers)."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": "0",
            "CLINIC_ENV": "development", "PUBLIC_URL": f"http://127.0.0.1:{port}"}
@@ -31,7 +32,8 @@ def gunicorn(database_url: str, workers: int = 1) -> Iterator[str]:
         env.pop(name, None)
     with tempfile.TemporaryFile("w+") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
+             "--bind", f"127.0.0.1:{port}",
              "--timeout", "120", "--graceful-timeout", "5", "wsgi:app"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
