@@ -15,13 +15,24 @@ from clinic.extensions import db
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
+ACCESS_FORMAT = "%(p)s %(m)s %(U)s %(s)s"  # worker pid, method, path, status
+
+
+def answers_by_worker(folder: Path, method: str, path: str) -> dict[str, list[int]]:
+    """From the access log: each worker's pid and the statuses it answered to `method path`, in order."""
+    found: dict[str, list[int]] = {}
+    for line in (folder / "access.log").read_text().splitlines():
+        pid, logged_method, logged_path, status = line.split()
+        if (logged_method, logged_path) == (method, path):
+            found.setdefault(pid.strip("<>"), []).append(int(status))
+    return found
 
 
 @contextmanager
 def gunicorn(app, database_url: str, folder: Path, workers: int = 4, threads: int = 4, **env_overrides):
     """The clinic served by gunicorn (`workers` processes with `threads` threads each) on `database_url`; yields
     the base URL. Rate limits are off unless `RATELIMIT_ENABLED="1"` is passed; everything the server logged is
-    shown if it fails to start."""
+    shown if it fails to start. `folder`/access.log names the worker (its pid) that answered each request."""
     with app.app_context():  # the seeding session and its pool must let go of the database first
         db.session.remove()
         db.engine.dispose()
@@ -35,7 +46,8 @@ def gunicorn(app, database_url: str, folder: Path, workers: int = 4, threads: in
     log = log_path.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
-         "--bind", f"127.0.0.1:{port}", "--timeout", "60", "--graceful-timeout", "5", "wsgi:app"],
+         "--bind", f"127.0.0.1:{port}", "--timeout", "60", "--graceful-timeout", "5",
+         "--access-logfile", str(folder / "access.log"), "--access-logformat", ACCESS_FORMAT, "wsgi:app"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

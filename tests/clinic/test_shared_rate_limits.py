@@ -9,6 +9,7 @@ collide. Skipped only when Redis cannot be reached.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 
 import pytest
@@ -16,7 +17,7 @@ import redis
 import requests
 
 from tests.conftest import csrf_from
-from tests.gunicorn_server import gunicorn
+from tests.gunicorn_server import answers_by_worker, gunicorn
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -44,15 +45,33 @@ def limited_server(demo, database_url, tmp_path, redis_storage):
         yield base
 
 
-def test_wrong_api_passwords_over_four_workers_end_in_429(limited_server):
+def spread_over_workers(tmp_path, method: str, path: str) -> dict[str, list[int]]:
+    """The answers by worker, once the access log holds all thirty (a worker logs just after it answers); at
+    least two workers must have answered, or the test would prove nothing one worker counting alone would not."""
+    deadline = time.monotonic() + 10
+    while sum(map(len, (by_worker := answers_by_worker(tmp_path, method, path)).values())) < 30:
+        assert time.monotonic() < deadline, by_worker
+        time.sleep(0.05)
+    assert len(by_worker) >= 2, by_worker
+    return by_worker
+
+
+def refused_before_its_own_tenth_failure(answered: list[int]) -> bool:
+    """A worker that said 429 before it had itself seen ten wrong passwords counted the others' too."""
+    return 429 in answered and answered.index(429) < 10
+
+
+def test_wrong_api_passwords_over_four_workers_end_in_429(limited_server, tmp_path):
     # A fresh connection each time, so the kernel hands the attempts to whichever worker is free.
     statuses = [requests.post(f"{limited_server}/api/v1/tokens", timeout=30,
                               json={"email": "patient@clinic.test", "password": f"wrong-{n}"}).status_code
                 for n in range(30)]
     assert statuses == [401] * 10 + [429] * 20, statuses
+    by_worker = spread_over_workers(tmp_path, "POST", "/api/v1/tokens")
+    assert any(map(refused_before_its_own_tenth_failure, by_worker.values())), by_worker
 
 
-def test_wrong_login_form_passwords_over_four_workers_end_in_429(limited_server):
+def test_wrong_login_form_passwords_over_four_workers_end_in_429(limited_server, tmp_path):
     statuses = []
     for n in range(30):
         browser = requests.Session()  # a new browser (and connection) each time: no shared keep-alive worker
@@ -61,3 +80,5 @@ def test_wrong_login_form_passwords_over_four_workers_end_in_429(limited_server)
             "email": "admin@clinic.test", "password": f"wrong-{n}", "csrf_token": csrf_from(page.text)}).status_code)
         browser.close()
     assert statuses == [200] * 10 + [429] * 20, statuses
+    by_worker = spread_over_workers(tmp_path, "POST", "/login")
+    assert any(map(refused_before_its_own_tenth_failure, by_worker.values())), by_worker
