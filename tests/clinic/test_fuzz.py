@@ -1,6 +1,7 @@
 """Fuzzing from the OpenAPI document (schemathesis, through WSGI): every operation gets generated valid and
-invalid requests as an anonymous visitor, a patient and staff (clinician, billing, front desk). No answer may be a 5xx (with TESTING on, a server
-error raises here), and every answer must be documented: its status, content type and body.
+invalid requests as an anonymous visitor, a patient and staff (clinician, billing, front desk). No answer may be a
+5xx (with TESTING on, a server error raises here), and every answer must be documented: its status, content type
+and body.
 
 Bounded for the suite: FUZZ_EXAMPLES examples per operation and mode (default 3, the same ones each run); a longer
 run raises it, FUZZ_RANDOM=1 draws new examples each time, and FUZZ_ROLES lists who signs in (anonymous and emails).
