@@ -333,6 +333,9 @@ def test_a_patient_opening_another_patients_records_gets_404(clinic, journeys, l
     journey = journeys("another-patients-records")
     register_and_confirm(journey, base, mail, "Morgan Other", "morgan@example.com")
     page = journey.page
+    opened = page.goto(f"{base}/api/v1/payments/{payment['id']}/receipt.pdf")  # typed into the address bar
+    assert opened.status == 404 and opened.json()["error"]["code"] == "not_found", opened.text()
+    assert "Pat Jordan" not in page.content()
     for path in (f"/api/v1/payments/{payment['id']}/receipt.pdf", f"/api/v1/payments/{payment['id']}",
                  f"/api/v1/appointments/{appointment['id']}",
                  f"/api/v1/appointments/{appointment['id']}/calendar.ics",
