@@ -1,7 +1,13 @@
 """Whole journeys in real Chromium, as the clinic's users make them: the app served by gunicorn, paying through the
 local Stripe emulator (webhook registered, as `make run` does) and mailing through the loopback SMTP sink with the
-outbox sender loop. Every page a journey visits is checked with axe-core (no serious or critical violations) and
-photographed at 1280 and 390 pixels wide under test-results/journeys/<journey>/.
+outbox sender loop. Every page a journey visits is checked with axe-core at 1280 and at 390 pixels wide (no serious
+or critical violations) and photographed at both under test-results/journeys/<journey>/.
+
+The journeys: a consultation booked by keyboard alone, its email, rescheduling and the .ics; registration, intake,
+clearance by a clinician, an induction series paid in the card field (a plain card, then 3-D Secure), its receipt
+and Good Faith Estimate; a first visit completed with discharge to the driver, the superbill billing issues and the
+patient downloads; a paid treatment cancelled inside 48 hours, half refunded on the page and at the emulator;
+another patient's records answering 404.
 
 axe-core is installed, pinned, by `make test` (`make axe`); without it these tests are skipped, not passed.
 The test process never keeps a database session open while the servers work (SQLite's write lock).
@@ -208,9 +214,8 @@ def download(page, link) -> bytes:
 
 # --- the journeys ---------------------------------------------------------------------------------------------------
 
-def test_a_visitor_books_by_keyboard_follows_the_email_reschedules_and_downloads_the_ics(clinic, journeys):
-    base, mail = clinic
-    journey = journeys("consultation-by-keyboard")
+def book_by_keyboard(journey: Journey, base: str) -> None:
+    """A day, a time, the details and the way to talk, then the booking itself: Tab, arrows, Enter and Space."""
     page = journey.page
     page.goto(f"{base}/book")
     page.wait_for_selector("[data-slot-times] button")
@@ -234,6 +239,12 @@ def test_a_visitor_books_by_keyboard_follows_the_email_reschedules_and_downloads
     assert page.get_by_role("heading", level=1).inner_text() == "You're booked"
     journey.check("booked")
 
+
+def test_a_visitor_books_by_keyboard_follows_the_email_reschedules_and_downloads_the_ics(clinic, journeys):
+    base, mail = clinic
+    journey = journeys("consultation-by-keyboard")
+    page = journey.page
+    book_by_keyboard(journey, base)
     message = wait_for_mail(mail, "Your appointment is confirmed", "kai@example.com")
     assert message.get_payload()  # the .ics travels with it too; the journey downloads it from the page below
     page.goto(link_in(message, "/appointments/manage/"))
@@ -395,9 +406,20 @@ def test_a_visitor_registers_is_cleared_books_an_induction_series_and_pays(clini
     finally:
         clinician.context.close()
 
+    hold_and_pay_the_series(journey, base, number, next_weekday(0, 2 if kind == "3ds" else 1))
+    payments = page.request.get(f"{base}/api/v1/payments").json()["payments"]
+    assert len(payments) == 1 and payments[0]["status"] == "succeeded", payments
+    receipt, estimate = (pdf_text(document, tmp_path) for document in documents_from_the_account(journey, base))
+    assert name in receipt and f"${payments[0]['amount_cents'] / 100:,.2f}" in receipt, receipt
+    assert "Good Faith Estimate" in estimate and name in estimate, estimate
+
+
+def hold_and_pay_the_series(journey: Journey, base: str, number: str, first_day) -> None:
+    """An IV induction held from `first_day` on, then paid in the card field (3-D Secure asks twice)."""
+    page = journey.page
     page.goto(f"{base}/account/treatments")
     page.locator("#series-protocol").select_option("iv-induction")
-    page.locator("#series-first-date").fill(next_weekday(0, 2 if kind == "3ds" else 1).isoformat())
+    page.locator("#series-first-date").fill(first_day.isoformat())
     fill_driver(page, "series")
     journey.check("treatments")
     page.get_by_role("button", name="Hold the whole series").click()
@@ -417,11 +439,6 @@ def test_a_visitor_registers_is_cleared_books_an_induction_series_and_pays(clini
             page.get_by_role("button", name="Complete authentication").wait_for(state="detached")
     page.get_by_text(re.compile("confirmed")).first.wait_for()
     journey.check("paid")
-    payments = page.request.get(f"{base}/api/v1/payments").json()["payments"]
-    assert len(payments) == 1 and payments[0]["status"] == "succeeded", payments
-    receipt, estimate = documents_from_the_account(journey, base)
-    assert name in pdf_text(receipt, tmp_path) and f"${payments[0]['amount_cents'] / 100:,.2f}" in pdf_text(receipt, tmp_path)
-    assert "Good Faith Estimate" in pdf_text(estimate, tmp_path) and name in pdf_text(estimate, tmp_path)
 
 
 def documents_from_the_account(journey: Journey, base: str) -> tuple[bytes, bytes]:
