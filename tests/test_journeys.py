@@ -22,6 +22,7 @@ import subprocess
 import sys
 from email import policy
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -136,7 +137,9 @@ def link_in(message, pattern: str) -> str:
 @pytest.fixture(scope="module")
 def browser():
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        # Names other than loopback's resolve to nothing: a page that reached outside would fail, not leak.
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            *CHROMIUM_ARGS, "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"])
         yield chromium
         chromium.close()
 
@@ -148,8 +151,14 @@ class Journey:
         self.folder, self.person = RESULTS / name, f"{person}-" if person else ""
         self.folder.mkdir(parents=True, exist_ok=True)
         self.context = browser.new_context(viewport=DESKTOP, bypass_csp=True, accept_downloads=True)
+        self.outside: list[str] = []  # every request for somewhere other than this machine
+        self.context.on("request", lambda r: None if on_this_machine(r.url) else self.outside.append(r.url))
         self.page = self.context.new_page()
         self.page.set_default_timeout(20_000)
+
+    def close(self) -> None:
+        self.context.close()
+        assert self.outside == [], f"the pages asked for outside addresses: {self.outside}"
 
     def check(self, label: str) -> None:
         """axe at each width (a narrow layout can hide a label or shrink a target), and a photograph of each."""
@@ -182,7 +191,12 @@ def journeys(browser, request):
         return opened[-1]
     yield open_journey
     for journey in opened:
-        journey.context.close()
+        journey.close()
+
+
+def on_this_machine(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("data", "blob", "about") or parts.hostname in ("127.0.0.1", "localhost", "::1")
 
 
 def tab_to(page, selector: str, limit: int = 60) -> None:
@@ -404,7 +418,7 @@ def test_a_visitor_registers_is_cleared_books_an_induction_series_and_pays(clini
     try:
         clear_in_the_clinic(clinician, base, name)
     finally:
-        clinician.context.close()
+        clinician.close()
 
     hold_and_pay_the_series(journey, base, number, next_weekday(0, 2 if kind == "3ds" else 1))
     payments = page.request.get(f"{base}/api/v1/payments").json()["payments"]
