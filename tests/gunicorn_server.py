@@ -18,13 +18,21 @@ ROOT = Path(__file__).resolve().parents[1]
 ACCESS_FORMAT = "%(p)s %(m)s %(U)s %(s)s"  # worker pid, method, path, status
 
 
-def answers_by_worker(folder: Path, method: str, path: str) -> dict[str, list[int]]:
-    """From the access log: each worker's pid and the statuses it answered to `method path`, in order."""
-    found: dict[str, list[int]] = {}
+def access_lines(folder: Path) -> list[tuple[str, str, str, int]]:
+    """The access log so far: (worker pid, method, path, status) per request answered."""
+    found = []
     for line in (folder / "access.log").read_text().splitlines():
-        pid, logged_method, logged_path, status = line.split()
+        pid, method, path, status = line.split()
+        found.append((pid.strip("<>"), method, path, int(status)))
+    return found
+
+
+def answers_by_worker(folder: Path, method: str, path: str) -> dict[str, list[int]]:
+    """Each worker's pid and the statuses it answered to `method path`, in order."""
+    found: dict[str, list[int]] = {}
+    for pid, logged_method, logged_path, status in access_lines(folder):
         if (logged_method, logged_path) == (method, path):
-            found.setdefault(pid.strip("<>"), []).append(int(status))
+            found.setdefault(pid, []).append(status)
     return found
 
 
