@@ -151,10 +151,11 @@ def bare_inserts(database_url: str, seconds: float) -> int:
 
     def insert(number: int) -> None:
         done, start = 0, datetime.now(timezone.utc)
+        end = start + timedelta(hours=1)
         while time.monotonic() < deadline:
             with engine.begin() as connection:
                 connection.execute(text("INSERT INTO bench_bare_bookings (patient_id, starts_at, ends_at) "
-                                        "VALUES (:p, :s, :e)"), {"p": number, "s": start, "e": start + timedelta(hours=1)})
+                                        "VALUES (:p, :s, :e)"), {"p": number, "s": start, "e": end})
             done += 1
         counts.append(done)
     try:

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import time as time_module
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -60,6 +61,7 @@ def gunicorn(app, database_url: str, folder: Path, workers: int = 4, threads: in
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_serving(base, process, log_path)
+        _wait_for_every_worker(base, folder, workers)
         yield base
     finally:
         process.terminate()
@@ -69,6 +71,21 @@ def gunicorn(app, database_url: str, folder: Path, workers: int = 4, threads: in
             process.kill()
             process.wait(5)
         log.close()
+
+
+def _wait_for_every_worker(base: str, folder: Path, workers: int, seconds: float = 120) -> None:
+    """gunicorn answers once one worker has loaded the app, and until the others have, that one takes every
+    connection: bursts of simultaneous requests until the access log shows each worker answering, so that what the
+    test sends next is spread over all of them."""
+    deadline, sent = time_module.monotonic() + seconds, 0
+    while len({pid for pid, _method, path, _status in access_lines(folder)
+               if path.startswith("/api/v1/probe-")}) < workers:
+        if time_module.monotonic() > deadline:
+            pytest.fail(f"not every one of the {workers} gunicorn workers answered within {seconds} s")
+        with ThreadPoolExecutor(2 * workers) as pool:
+            list(pool.map(lambda n: requests.get(f"{base}/api/v1/probe-{n}", timeout=30),
+                          range(sent, sent + 2 * workers)))
+        sent += 2 * workers
 
 
 def _wait_until_serving(base: str, process: subprocess.Popen, log: Path, seconds: float = 120) -> None:

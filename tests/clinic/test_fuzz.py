@@ -23,8 +23,8 @@ from tests.conftest import api_token, guest_booking, next_weekday
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))
 SAME_EXAMPLES = os.environ.get("FUZZ_RANDOM") != "1"
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-ROLES = tuple(os.environ.get(
-    "FUZZ_ROLES", "anonymous patient@clinic.test dr.rivera@clinic.test billing@clinic.test frontdesk@clinic.test").split())
+ROLES = tuple(os.environ.get("FUZZ_ROLES", "anonymous patient@clinic.test dr.rivera@clinic.test "
+                                           "billing@clinic.test frontdesk@clinic.test").split())
 
 
 def strategies(operation):

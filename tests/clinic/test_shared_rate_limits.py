@@ -49,10 +49,10 @@ def limited_server(demo, database_url, tmp_path, redis_storage):
 
 @pytest.fixture
 def browsers(limited_server, tmp_path):
-    """Browsers (keep-alive sessions) whose connections different gunicorn workers hold, one per worker. gunicorn
-    answers as soon as one worker has loaded the app, and until the others have, that one takes every connection
-    (a run sent all thirty attempts to it): so bursts of eight connect at once until the access log shows all four
-    workers taking some, and one browser per worker is kept."""
+    """Browsers (keep-alive sessions) whose connections different gunicorn workers hold, one per worker: bursts of
+    eight connect at once until the access log shows all four workers taking some, and one browser per worker is
+    kept. Fresh connections one after another may all go to one worker (a run sent all thirty attempts to the first
+    worker that had loaded the app)."""
     kept: dict[str, requests.Session] = {}
     made: list[requests.Session] = []
     deadline = time.monotonic() + 90
@@ -60,7 +60,8 @@ def browsers(limited_server, tmp_path):
         burst, first = [requests.Session() for _ in range(8)], len(made)
         made += burst
         with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda k: burst[k].get(f"{limited_server}/api/v1/probe-{first + k}", timeout=30), range(8)))
+            list(pool.map(lambda k: burst[k].get(f"{limited_server}/api/v1/browser-{first + k}", timeout=30),
+                          range(8)))
         for n, pid in sorted(logged_probes(tmp_path, len(made)).items()):
             kept.setdefault(pid, made[n])
         for session in set(burst) - set(kept.values()):
@@ -82,7 +83,7 @@ def logged_probes(folder, count: int) -> dict[int, str]:
 
 def probes_by_worker(folder) -> dict[int, str]:
     return {int(path.rsplit("-", 1)[1]): pid for pid, method, path, _status in access_lines(folder)
-            if path.startswith("/api/v1/probe-")}
+            if path.startswith("/api/v1/browser-")}
 
 
 def spread_over_workers(tmp_path, method: str, path: str) -> dict[str, list[int]]:
