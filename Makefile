@@ -39,9 +39,11 @@ run: setup
 	@$(BIN)/python -m billing.localstripe_server --port $(LOCALSTRIPE_PORT) --register-webhook http://127.0.0.1:5000/webhooks/stripe
 	@$(BIN)/python -m clinic.dev_mail_sink --port $(MAIL_SINK_PORT) --folder .run/mail > .run/mail-sink.log 2>&1 & echo $$! > .run/mail-sink.pid
 	@SMTP_HOST=127.0.0.1 SMTP_PORT=$(MAIL_SINK_PORT) DEV_MAIL_DIR=$(CURDIR)/.run/mail $(BIN)/flask outbox send --loop > .run/outbox.log 2>&1 & echo $$! > .run/outbox.pid
-	@trap 'kill $$(cat .run/localstripe.pid .run/mail-sink.pid .run/outbox.pid) 2>/dev/null' EXIT; \
+	@$(BIN)/flask superbills work --loop > .run/superbills.log 2>&1 & echo $$! > .run/superbills.pid
+	@trap 'kill $$(cat .run/localstripe.pid .run/mail-sink.pid .run/outbox.pid .run/superbills.pid) 2>/dev/null' EXIT; \
 	  echo "Clinic on http://127.0.0.1:5000 (Stripe emulator on 127.0.0.1:$(LOCALSTRIPE_PORT), webhook registered)"; \
 	  echo "Mail the app sends: http://127.0.0.1:5000/dev/mail (SMTP sink on 127.0.0.1:$(MAIL_SINK_PORT); logs in .run/)"; \
+	  echo "Superbill batches from /billing/superbills are issued by the worker beside it (.run/superbills.log)"; \
 	  SMTP_HOST=127.0.0.1 SMTP_PORT=$(MAIL_SINK_PORT) DEV_MAIL_DIR=$(CURDIR)/.run/mail \
 	  STRIPE_API_BASE=http://127.0.0.1:$(LOCALSTRIPE_PORT) $(BIN)/flask run --host 127.0.0.1 --port 5000
 

@@ -5,20 +5,21 @@ from flask import Response, jsonify, request
 from sqlalchemy import select
 
 from billing import openapi_paths  # noqa: F401  (documents the routes)
-from billing import packages, receipt_records, receipts, services, settlement, stripe_gateway as gateway
-from billing.models import Payment, Refund, RefundStatus
+from billing import packages, receipt_records, receipts, services, settlement, states, stripe_gateway as gateway
+from billing.models import Payment, PaymentStatus, Refund, RefundStatus
 from billing.views import bp as billing_bp
 from booking import queries
 from booking.models import Appointment, AppointmentStatus as S, Series
 from booking.serialize import appointment_json, local_iso
 from booking.services import appointment_booked, appointment_cancelled
 from clinic import audit, jsonin
-from clinic.api import bp
+from clinic.api import api_blueprint
 from clinic.auth_context import require_api_user
 from clinic.errors import Conflict, Forbidden, NotFound, ValidationError
 from clinic.extensions import csrf, db, limiter
 from clinic.models import Role, User
-from clinic.settings import clinic_settings
+
+bp = api_blueprint("billing_api", __name__)
 
 BILLING_ROLES = (Role.billing, Role.admin)
 
@@ -73,7 +74,7 @@ def _charge(actor: User, payment: Payment, payment_method: str) -> dict:
     payment = services.apply_intent(charge["payment_id"], intent, actor)
     db.session.commit()
     next_action = {"type": "use_stripe_sdk", "client_secret": intent.client_secret} \
-        if payment.status == "requires_action" else None
+        if payment.status == PaymentStatus.requires_action.value else None
     return {"payment": payment_summary(payment), "next_action": next_action}
 
 
@@ -120,7 +121,7 @@ def list_payments():
 def get_payment(payment_id: int):
     """One payment; one still unsettled is first brought up to date from Stripe (the page asks after 3-D Secure)."""
     payment = _visible_payment(require_api_user(), payment_id)
-    if payment.status in ("pending", "unknown", "requires_action"):
+    if states.is_unsettled(payment):
         try:
             settlement.sync_payment(payment)
             db.session.commit()
@@ -180,9 +181,9 @@ def refund_payment(payment_id: int):
     refund = services.refund_payment(actor, payment, amount, reason)
     audit.record("refund", "payment", payment.id, detail={"refund_id": refund.id, "amount_cents": amount})
     db.session.commit()
-    if refund.status == "failed":
+    if refund.status == RefundStatus.failed.value:
         raise Conflict("The card processor refused this refund. Nothing was refunded.", code="refund_refused")
-    if refund.status == "unknown":
+    if refund.status == RefundStatus.unknown.value:
         raise gateway.StripeUnavailable("We could not reach the card processor. The refund is kept as pending and "
                                         "`flask stripe sync` will settle it; do not refund it again.")
     return jsonify(refund={"id": refund.id, "amount_cents": refund.amount_cents, "status": refund.status},
@@ -192,10 +193,8 @@ def refund_payment(payment_id: int):
 @bp.get("/appointments/<int:appointment_id>/cancellation")
 def cancellation_preview(appointment_id: int):
     appointment = queries.visible_appointment(require_api_user(), appointment_id)
-    preview = services.cancellation_preview(appointment)
-    policy = packages.credit_policy(clinic_settings().full_refund_hours) if packages.used_credit(appointment) \
-        else preview.policy
-    return jsonify(refund_cents=preview.refund_cents, currency=appointment.currency, policy=policy)
+    terms = services.cancellation_terms(appointment)
+    return jsonify(refund_cents=terms.refund_cents, currency=appointment.currency, policy=terms.policy)
 
 
 @billing_bp.post("/webhooks/stripe")
@@ -259,4 +258,4 @@ def package_json(balance: packages.Balance) -> dict:
     return {"id": purchase.id, "patient_id": purchase.patient_id, "service": purchase.service_code,
             "sessions": purchase.sessions, "price_cents": purchase.price_cents, "currency": purchase.currency,
             "payment": payment_summary(purchase.payment), "used": balance.used, "returned": balance.returned,
-            "remaining": balance.remaining, "created_at": local_iso(purchase.created_at)}
+            "taken_back": balance.taken_back, "remaining": balance.remaining, "created_at": local_iso(purchase.created_at)}

@@ -5,34 +5,34 @@ from __future__ import annotations
 import click
 
 from billing import settlement, stripe_gateway as gateway
-from billing.views import bp
+from flask.cli import AppGroup
 from clinic.extensions import db
 
 
-@bp.cli.command("sync")
+stripe_cli = AppGroup("stripe", help="Stripe: settle and reconcile payments.")
+
+
+@stripe_cli.command("sync")
 def sync():
-    """Fetch the PaymentIntent of every pending, unknown or 3-D Secure payment and apply it."""
-    for payment in settlement.unsettled():
-        before = payment.status
+    """Fetch the PaymentIntent of every pending, unknown or 3-D Secure payment and apply it; likewise refunds."""
+    _settle("payment", settlement.unsettled(), settlement.sync_payment)
+    _settle("refund", settlement.unsettled_refunds(), settlement.sync_refund)
+
+
+def _settle(kind: str, rows, fetch_and_apply) -> None:
+    """Each row in its own transaction; Stripe unreachable stops the command with its sentence."""
+    for row in rows:
+        before = row.status
         try:
-            after = settlement.sync_payment(payment)
+            after = fetch_and_apply(row)
         except gateway.StripeUnavailable as error:
             db.session.rollback()
             raise click.ClickException(error.message)
         db.session.commit()
-        click.echo(f"payment {payment.id}: {before} -> {after}")
-    for refund in settlement.unsettled_refunds():
-        before = refund.status
-        try:
-            after = settlement.sync_refund(refund)
-        except gateway.StripeUnavailable as error:
-            db.session.rollback()
-            raise click.ClickException(error.message)
-        db.session.commit()
-        click.echo(f"refund {refund.id}: {before} -> {after}")
+        click.echo(f"{kind} {row.id}: {before} -> {after}")
 
 
-@bp.cli.command("reconcile")
+@stripe_cli.command("reconcile")
 @click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), required=True, help="first clinic-local day")
 @click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), required=True, help="last clinic-local day")
 def reconcile(first, last):

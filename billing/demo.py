@@ -12,7 +12,6 @@ from billing import fee_schedule
 from billing.fee_schedule import LineSpec
 from billing.models import FeeScheduleLine
 from booking.models import Service
-from clinic.cli import demo_seeding
 from clinic.extensions import db
 
 EFFECTIVE = date(2026, 1, 1)
@@ -30,7 +29,6 @@ FEE_SCHEDULE = {
 }
 
 
-@demo_seeding.connect
 def seed(_sender, **_) -> None:
     """Seed each service's first version once; a service that already has fee lines is left as staff made it."""
     db.session.flush()

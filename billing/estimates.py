@@ -15,7 +15,8 @@ from billing import fee_schedule
 from billing.superbills import diagnosis_codes, local_day, snapshot_of
 from billing.documents import EstimateData, EstimateLine, Practice, Provider, estimate_pdf
 from billing.models import Estimate, Superbill, SuperbillStatus
-from booking.models import Appointment, AppointmentStatus, ServiceKind
+from booking import states as booking_states
+from booking.models import Appointment, ServiceKind
 from booking.services import appointment_booked, appointment_rescheduled
 from clinic import audit
 from clinic.database import utcnow
@@ -66,7 +67,7 @@ def give_estimate_if_due(patient: Patient, moved: set[int] = frozenset()) -> Est
 def upcoming_visits(patient: Patient) -> list[Appointment]:
     rows = db.session.scalars(select(Appointment).where(
         Appointment.patient_id == patient.id, Appointment.starts_at >= utcnow(),
-        Appointment.status.in_((AppointmentStatus.confirmed.value, AppointmentStatus.pending_payment.value)))
+        Appointment.status.in_(booking_states.live()))
         .order_by(Appointment.starts_at))
     visits = [v for v in rows if v.service.kind in ESTIMATED_KINDS]
     priced = _fee_lines(visits)

@@ -80,7 +80,9 @@ _PACKAGE = {"type": "object", "properties": {
     "sessions": {"type": "integer", "description": "credits bought"}, "price_cents": {"type": "integer"},
     "currency": {"type": "string"}, "payment": {"$ref": "#/components/schemas/PaymentSummary"},
     "used": {"type": "integer"}, "returned": {"type": "integer"},
-    "remaining": {"type": "integer", "description": "sessions - used + returned once paid; 0 - used + returned before"},
+    "taken_back": {"type": "integer", "description": "credits a refund of the package took back"},
+    "remaining": {"type": "integer",
+                  "description": "sessions - taken_back - used + returned once paid; 0 - used + returned before"},
     "created_at": {"type": "string", "format": "date-time"}}}
 openapi.add_schemas({"Package": _PACKAGE})
 openapi.add_paths({"/packages": {

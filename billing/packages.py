@@ -9,16 +9,31 @@ from datetime import datetime
 
 from sqlalchemy import case, func, select
 
-from billing import services
-from billing.models import CreditKind, PackageCredit, PackagePurchase, Payment, PaymentStatus as P
-from booking import states as booking_states
-from booking.models import Appointment, AppointmentStatus as S
+from billing import states
+from billing.keys import next_key
+from billing.models import CreditKind, PackageCredit, PackagePurchase, Payment, Refund
+from booking import states as booking_states, treatments as booking_treatments
+from booking.models import Appointment, AppointmentStatus as S, Service
+from clinic import formatting
 from clinic.database import utcnow
+from clinic.errors import DomainError, ValidationError
 from clinic.extensions import db
-from clinic.models import User
+from clinic.models import Patient, User
 from clinic.settings import clinic_settings
 
 SERVICE_CODE = "iv-ketamine"  # what the induction package's credits pay for
+
+
+def may_buy(patient: Patient | None) -> bool:
+    """A patient a clinician has cleared for the treatment the credits pay for (the page offers it to them)."""
+    service = db.session.scalar(select(Service).where(Service.code == SERVICE_CODE))
+    if patient is None or service is None:
+        return False
+    try:
+        booking_treatments.protocol_for(patient, service, None, utcnow())
+    except DomainError:
+        return False
+    return True
 
 
 def start_purchase(actor: User) -> PackagePurchase:
@@ -26,7 +41,7 @@ def start_purchase(actor: User) -> PackagePurchase:
     settings = clinic_settings()
     payment = Payment(patient_id=actor.patient_id, amount_cents=settings.package_price_cents, currency="usd",
                       created_by_id=actor.id,
-                      idempotency_key=services.next_key(f"pay-package-patient-{actor.patient_id}-attempt-"))
+                      idempotency_key=next_key(f"pay-package-patient-{actor.patient_id}-attempt-"))
     purchase = PackagePurchase(patient_id=actor.patient_id, payment=payment, service_code=SERVICE_CODE,
                                sessions=settings.package_sessions, price_cents=settings.package_price_cents,
                                currency="usd")
@@ -39,7 +54,7 @@ def open_purchase_payments(patient_id: int) -> list[Payment]:
     """This patient's package payments whose outcome is not known yet (settled before buying again)."""
     return list(db.session.scalars(select(Payment).join(PackagePurchase).where(
         PackagePurchase.patient_id == patient_id,
-        Payment.status.in_([P.pending.value, P.unknown.value, P.requires_action.value]))))
+        Payment.status.in_(states.unsettled_statuses()))))
 
 
 @dataclass(frozen=True)
@@ -47,22 +62,61 @@ class Balance:
     purchase: PackagePurchase
     used: int
     returned: int
+    refunded_cents: int = 0  # refunds of the package's payment that count (made, or not known yet)
+
+    @property
+    def bought(self) -> int:
+        return self.purchase.sessions if states.is_paid(self.purchase.payment) else 0
+
+    @property
+    def taken_back(self) -> int:
+        """Credits a refund of the package took back: the refunded value in whole credits, rounded down."""
+        return min(self.bought, self.refunded_cents // credit_cents(self.purchase))
+
+    @property
+    def in_use(self) -> int:
+        return self.used - self.returned
 
     @property
     def remaining(self) -> int:
-        bought = self.purchase.sessions if self.purchase.payment.status == P.succeeded.value else 0
-        return bought - self.used + self.returned
+        return self.bought - self.taken_back - self.in_use
 
 
-def balances(patient_id: int | None = None) -> list[Balance]:
-    """Each purchase (a patient's, or everyone's) with its credits used and returned, oldest first."""
+def credit_cents(purchase: PackagePurchase) -> int:
+    """What one credit is worth (the package price shared out, the cents left over going to the last credit)."""
+    return purchase.price_cents // purchase.sessions
+
+
+def balances(patient_id: int | None = None, payment_id: int | None = None) -> list[Balance]:
+    """Each purchase (a patient's, one payment's, or everyone's) with its credits used and returned and what was
+    refunded of it, oldest first."""
     used = func.count(case((PackageCredit.kind == CreditKind.used.value, 1)))
     returned = func.count(case((PackageCredit.kind == CreditKind.returned.value, 1)))
-    query = (select(PackagePurchase, used, returned).outerjoin(PackageCredit)
+    refunded = (select(func.coalesce(func.sum(Refund.amount_cents), 0))
+                .where(Refund.payment_id == PackagePurchase.payment_id,
+                       Refund.status.in_(states.counting_refund_statuses())).scalar_subquery())
+    query = (select(PackagePurchase, used, returned, refunded).outerjoin(PackageCredit)
              .group_by(PackagePurchase.id).order_by(PackagePurchase.id))
     if patient_id is not None:
         query = query.where(PackagePurchase.patient_id == patient_id)
-    return [Balance(purchase, u, r) for purchase, u, r in db.session.execute(query)]
+    if payment_id is not None:
+        query = query.where(PackagePurchase.payment_id == payment_id)
+    return [Balance(purchase, u, r, cents) for purchase, u, r, cents in db.session.execute(query)]
+
+
+def refuse_refund_of_used_credits(payment: Payment, refunded_after: int) -> None:
+    """A refund of a package takes back its unused credits; one that would also pay back credits already used
+    (the used ones are worth a credit each, the unused the rest of the price) is refused."""
+    balance = next(iter(balances(payment_id=payment.id)), None)
+    if balance is None:
+        return
+    limit = balance.purchase.price_cents - balance.in_use * credit_cents(balance.purchase)
+    if refunded_after <= limit:
+        return
+    most = formatting.money(max(0, limit - balance.refunded_cents))
+    message = (f"{balance.in_use} of this package's {balance.purchase.sessions} credits are already used, so at most "
+               f"{most} more can be refunded.")
+    raise ValidationError(message, code="refund_covers_used_credits", fields={"amount_cents": message})
 
 
 @dataclass(frozen=True)
@@ -73,8 +127,14 @@ class Credits:
 
 def credits(patient_id: int) -> Credits:
     found = balances(patient_id)
-    bought = sum(b.purchase.sessions for b in found if b.purchase.payment.status == P.succeeded.value)
-    return Credits(bought, sum(b.remaining for b in found))
+    return Credits(sum(b.bought for b in found), sum(b.remaining for b in found))
+
+
+def _lock_packages(patient_id: int) -> None:
+    """The patient's package payments, locked in id order: a refund taking credits back (which locks its payment)
+    and a session drawing one are never counted at once."""
+    db.session.scalars(select(Payment.id).join(PackagePurchase).where(PackagePurchase.patient_id == patient_id)
+                       .order_by(Payment.id).with_for_update(of=Payment)).all()
 
 
 def draw_for(appointment: Appointment) -> bool:
@@ -82,6 +142,7 @@ def draw_for(appointment: Appointment) -> bool:
     if appointment.series_id is None or appointment.status != S.pending_payment.value \
             or appointment.service.code != SERVICE_CODE:
         return False
+    _lock_packages(appointment.patient_id)
     balance = next((b for b in balances(appointment.patient_id) if b.remaining > 0), None)
     if balance is None:
         return False
@@ -104,13 +165,18 @@ def used_credit(appointment: Appointment) -> PackageCredit | None:
 def return_if_within_policy(appointment: Appointment, now: datetime | None = None) -> bool:
     """Cancelled at least the full-refund notice ahead, the credit comes back; later (or a no-show) it is used."""
     credit = used_credit(appointment)
-    hours = (appointment.starts_at - (now or utcnow())).total_seconds() / 3600
-    if credit is None or hours < clinic_settings().full_refund_hours:
+    if credit is None or not credit_comes_back(appointment, now):
         return False
     db.session.add(PackageCredit(purchase_id=credit.purchase_id, appointment_id=appointment.id,
                                  kind=CreditKind.returned.value))
     db.session.flush()
     return True
+
+
+def credit_comes_back(appointment: Appointment, now: datetime | None = None) -> bool:
+    """Cancelled now, at least the full-refund notice ahead, a session paid with a credit gets it back."""
+    hours = (appointment.starts_at - (now or utcnow())).total_seconds() / 3600
+    return hours >= clinic_settings().full_refund_hours
 
 
 def credit_policy(hours: int) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from billing.models import PAYMENT_STATUS_VALUES, LedgerEntry, LedgerKind, Payment, PaymentAllocation, Refund
-from billing.models import RefundStatus as R
+from billing.states import counting_refund_statuses
 from billing.packages import Balance, balances as package_balances
 from clinic.models import Patient
 from clinic.settings import clinic_zone
@@ -125,7 +125,7 @@ def _sums(session, ids: list[int]) -> tuple[dict[int, int], dict[int, int]]:
     charged = session.execute(select(LedgerEntry.payment_id, func.sum(LedgerEntry.amount_cents)).where(
         LedgerEntry.payment_id.in_(ids), LedgerEntry.kind == LedgerKind.charge.value).group_by(LedgerEntry.payment_id))
     refunded = session.execute(select(Refund.payment_id, func.sum(Refund.amount_cents)).where(
-        Refund.payment_id.in_(ids), Refund.status != R.failed.value).group_by(Refund.payment_id))
+        Refund.payment_id.in_(ids), Refund.status.in_(counting_refund_statuses())).group_by(Refund.payment_id))
     return dict(charged.all()), dict(refunded.all())
 
 

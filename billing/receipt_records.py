@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from billing import services, stripe_gateway as gateway
+from billing import services, states, stripe_gateway as gateway
 from billing.models import Payment, PaymentStatus as P, Refund, RefundStatus as R
 from billing.receipts import ReceiptData
 from booking.models import Appointment
@@ -16,7 +16,7 @@ from clinic.settings import clinic_settings, clinic_zone
 
 def payment_receipt(payment: Payment) -> ReceiptData:
     """The receipt of a succeeded payment. Raises NotFound for an attempt that took no money."""
-    if payment.status != P.succeeded.value:
+    if not states.is_paid(payment):
         raise NotFound("This payment did not go through, so it has no receipt.")
     return ReceiptData(number=f"P-{payment.id:06d}", paid_on=_local_day(payment.settled_at or payment.created_at),
                        stripe_reference=payment.stripe_payment_intent_id or "",

@@ -6,19 +6,21 @@ leaves a row to settle later (webhook or `flask stripe sync`) and never a second
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from blinker import Namespace
 from sqlalchemy import func, select
 
-from billing import notifications, policy, states, stripe_gateway as gateway
+from billing import notifications, packages, policy, states, stripe_gateway as gateway
+from billing.keys import next_key
 from billing.models import (
     LedgerEntry, LedgerKind, Payment, PaymentAllocation, PaymentStatus as P, Refund, RefundStatus as R,
 )
-from booking import states as booking_states
+from booking import services as booking_services, states as booking_states
 from booking.models import Appointment, AppointmentStatus as S
 from clinic.database import utcnow
-from clinic.errors import Conflict, ValidationError
+from clinic.errors import Conflict, DomainError, ValidationError
 from clinic.extensions import db
 from clinic.models import User
 from clinic.settings import clinic_settings
@@ -68,15 +70,8 @@ def start_payment(actor: User, appointments: list[Appointment], idempotency_scop
     return payment
 
 
-def next_key(prefix: str) -> str:
-    """`pay-appointment-7-attempt-3`: deterministic, so a retried call reaches Stripe with the same key."""
-    attempts = db.session.scalar(select(func.count()).select_from(Payment).where(
-        Payment.idempotency_key.startswith(prefix, autoescape=True)))
-    return f"{prefix}{attempts + 1}"
-
-
 def _refuse_unpayable(appointments: list[Appointment], covering: list[Payment], now: datetime) -> None:
-    if any(p.status == P.succeeded.value for p in covering) or any(a.status == S.confirmed.value for a in appointments):
+    if any(states.is_paid(p) for p in covering) or any(a.status == S.confirmed.value for a in appointments):
         raise Conflict("This has already been paid.", code="already_paid")
     if any(P(p.status) in states.OPEN for p in covering):
         raise Conflict("We are still confirming your last payment attempt with the card processor. "
@@ -138,23 +133,59 @@ def _record_charge(payment: Payment, intent: gateway.Intent, actor: User | None)
                                currency=intent.currency, stripe_object_id=intent.id,
                                user_id=actor.id if actor else None, at=now))
     db.session.flush()
-    for allocation in payment.allocations:
-        _confirm_or_refund(allocation, now)
+    settle_appointments(payment, now)
 
 
-def _confirm_or_refund(allocation: PaymentAllocation, now: datetime) -> None:
-    """A hold that is still there (even past its expiry, if nobody has taken its place: its reservations
-    stay active until tidied) is confirmed; a hold already released is refunded and the patient told."""
-    appointment = allocation.appointment
-    if appointment.status == S.pending_payment.value:
-        booking_states.move(appointment, S.confirmed)
-        appointment.hold_expires_at = None
-        appointment.sequence += 1
-        notifications.payment_received(allocation.payment, appointment)
+def settle_appointments(payment: Payment, now: datetime) -> None:
+    """A payment that went through confirms what it covers, all or none: holds still in place are confirmed, and
+    holds whose time ran out are brought back through booking's one rule check (under booking's locks, so a
+    booking racing for the same chair is seen); if any cannot be, the whole payment is refunded and the patient told."""
+    appointments = [a.appointment for a in payment.allocations]
+    if not appointments:
         return
-    refund = refund_payment(None, allocation.payment, allocation.amount_cents,
-                            "Automatic: the hold had ended before the payment went through.", appointment=appointment)
-    notifications.late_payment_refunded(appointment, refund)
+    _lock_for_booking(appointments)
+    late = any(a.status != S.pending_payment.value for a in appointments)
+    try:
+        with db.session.begin_nested():
+            for appointment in appointments:
+                _confirm(appointment, now)
+    except DomainError as refused:
+        _refund_late(payment, refused.message)
+        return
+    if late:
+        notifications.late_payment_confirmed(payment, appointments)
+    else:
+        for appointment in appointments:
+            notifications.payment_received(payment, appointment)
+
+
+def _lock_for_booking(appointments: list[Appointment]) -> None:
+    """Booking's own locks (patient, clinicians, chairs) and then the rows, read again: a booking that tidied one
+    of these holds away has committed before we look."""
+    for service in {a.service.id: a.service for a in appointments}.values():
+        booking_services.lock(service, appointments[0].patient)
+    _lock_appointments(appointments)
+
+
+def _confirm(appointment: Appointment, now: datetime) -> None:
+    if appointment.status != S.pending_payment.value:
+        booking_services.revive(appointment, now)  # refused unless its hold ran out and its place is free
+        return
+    booking_states.move(appointment, S.confirmed)
+    appointment.hold_expires_at = None
+    appointment.sequence += 1
+
+
+def _refund_late(payment: Payment, why: str) -> None:
+    """Give back every share of a payment that confirmed nothing, and tell the patient once."""
+    refunds = []
+    for allocation in payment.allocations:
+        share = allocation.amount_cents - refunded_cents(payment, allocation.appointment)
+        if share > 0:
+            refunds.append(refund_payment(None, payment, share, f"Automatic: paid after the hold ended. {why}",
+                                          appointment=allocation.appointment))
+    if refunds:
+        notifications.late_payment_refunded([a.appointment for a in payment.allocations], refunds)
 
 
 # --- refunds --------------------------------------------------------------------------------------------------------
@@ -167,7 +198,7 @@ def charged_cents(payment: Payment) -> int:
 def refunded_cents(payment: Payment, appointment: Appointment | None = None) -> int:
     """What is refunded or being refunded (a refund whose outcome is not known yet counts: never refund twice)."""
     query = select(func.coalesce(func.sum(Refund.amount_cents), 0)).where(
-        Refund.payment_id == payment.id, Refund.status != R.failed.value)
+        Refund.payment_id == payment.id, Refund.status.in_(states.counting_refund_statuses()))
     if appointment is not None:
         query = query.where(Refund.appointment_id == appointment.id)
     return db.session.scalar(query)
@@ -186,13 +217,14 @@ def refund_payment(actor: User | None, payment: Payment, amount_cents: int, reas
     if amount_cents <= 0 or amount_cents > remaining:
         message = f"You can refund at most {notifications.dollars(remaining)} on this payment."
         raise ValidationError(message, code="refund_too_large", fields={"amount_cents": message})
+    packages.refuse_refund_of_used_credits(payment, refunded_cents(payment) + amount_cents)
     refund = Refund(payment_id=payment.id, appointment_id=appointment.id if appointment else None,
                     amount_cents=amount_cents, currency=payment.currency, reason=reason,
                     created_by_id=actor.id if actor else None)
     db.session.add(refund)
     db.session.flush()
     _send_refund(refund, payment, actor)
-    if refund.status != R.failed.value:
+    if states.refund_counts(refund):
         refund_made.send(refund, actor=actor)
     return refund
 
@@ -202,9 +234,10 @@ def _send_refund(refund: Refund, payment: Payment, actor: User | None) -> None:
         result = gateway.refund(intent_id=payment.stripe_payment_intent_id, amount_cents=refund.amount_cents,
                                 refund_id=refund.id, idempotency_key=f"refund-{refund.id}")
     except gateway.StripeUnavailable:
-        refund.status = R.unknown.value
+        states.move_refund(refund, R.unknown)
     except gateway.StripeRefused as error:
-        refund.status, refund.reason = R.failed.value, f"{refund.reason} (refused by Stripe: {error.message})"
+        states.move_refund(refund, R.failed)
+        refund.reason = f"{refund.reason} (refused by Stripe: {error.message})"
     else:
         record_refund(refund, result, actor)
     db.session.flush()
@@ -212,7 +245,8 @@ def _send_refund(refund: Refund, payment: Payment, actor: User | None) -> None:
 
 def record_refund(refund: Refund, result: gateway.RefundResult, actor: User | None = None) -> None:
     """Stripe refunded: the refund succeeded and the ledger gets its row (unique Stripe id)."""
-    refund.stripe_refund_id, refund.status = result.id, R.succeeded.value
+    refund.stripe_refund_id = result.id
+    states.move_refund(refund, R.succeeded)
     db.session.add(LedgerEntry(payment_id=refund.payment_id, refund_id=refund.id, kind=LedgerKind.refund.value,
                                amount_cents=result.amount, currency=result.currency, stripe_object_id=result.id,
                                user_id=actor.id if actor else None))
@@ -222,7 +256,7 @@ def record_refund(refund: Refund, result: gateway.RefundResult, actor: User | No
 
 def paid_allocations(appointment: Appointment) -> list[PaymentAllocation]:
     return list(db.session.scalars(select(PaymentAllocation).join(Payment).where(
-        PaymentAllocation.appointment_id == appointment.id, Payment.status == P.succeeded.value)))
+        PaymentAllocation.appointment_id == appointment.id, Payment.status.in_(states.paid_statuses()))))
 
 
 def paid_for(appointment: Appointment) -> int:
@@ -235,6 +269,26 @@ def cancellation_preview(appointment: Appointment, now: datetime | None = None) 
     return policy.cancellation_refund(paid_for(appointment), appointment.starts_at, now or utcnow(),
                                       full_refund_hours=settings.full_refund_hours,
                                       late_keep_percent=settings.late_cancel_keep_percent)
+
+
+@dataclass(frozen=True)
+class CancellationTerms:
+    """What cancelling now would give back, said before anyone confirms: money by the policy, or a package credit."""
+    refund_cents: int
+    paid_cents: int
+    policy: str
+    credit: bool = False  # paid with a package credit
+    credit_back: bool = False  # and cancelling now returns it
+
+
+def cancellation_terms(appointment: Appointment, now: datetime | None = None) -> CancellationTerms:
+    now = now or utcnow()
+    preview = cancellation_preview(appointment, now)
+    if packages.used_credit(appointment) is None:
+        return CancellationTerms(preview.refund_cents, paid_for(appointment), preview.policy)
+    return CancellationTerms(preview.refund_cents, paid_for(appointment),
+                             packages.credit_policy(clinic_settings().full_refund_hours), credit=True,
+                             credit_back=packages.credit_comes_back(appointment, now))
 
 
 def refund_cancelled(appointment: Appointment, actor: User | None = None, now: datetime | None = None) -> dict | None:

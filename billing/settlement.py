@@ -62,7 +62,7 @@ def sync_payment(payment: Payment) -> str:
 
 def unsettled() -> list[Payment]:
     return list(db.session.scalars(select(Payment).where(
-        Payment.status.in_([P.pending.value, P.unknown.value, P.requires_action.value])).order_by(Payment.id)))
+        Payment.status.in_(states.unsettled_statuses())).order_by(Payment.id)))
 
 
 def sync_refund(refund: Refund) -> str:
@@ -73,14 +73,14 @@ def sync_refund(refund: Refund) -> str:
     if found is not None:
         services.record_refund(refund, found)
     elif refund.created_at < utcnow() - services.ABANDONED_AFTER:
-        refund.status = R.failed.value
+        states.move_refund(refund, R.failed)
     db.session.flush()
     return refund.status
 
 
 def unsettled_refunds() -> list[Refund]:
     return list(db.session.scalars(select(Refund).where(
-        Refund.status.in_([R.pending.value, R.unknown.value])).order_by(Refund.id)))
+        Refund.status.in_(states.unsettled_refund_statuses())).order_by(Refund.id)))
 
 
 def reconcile(first: date, last: date) -> list[str]:

@@ -9,11 +9,13 @@ from billing import estimates, superbill_openapi, superbills  # noqa: F401  (doc
 from billing.models import Estimate, Superbill
 from booking.serialize import local_iso
 from clinic import audit, jsonin
-from clinic.api import bp
+from clinic.api import api_blueprint
 from clinic.auth_context import require_api_user
 from clinic.errors import NotFound, ValidationError
 from clinic.extensions import db
 from clinic.models import Patient, Role, User
+
+bp = api_blueprint("superbill_api", __name__)
 
 BILLING_ROLES = (Role.billing, Role.admin)
 

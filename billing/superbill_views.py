@@ -1,9 +1,9 @@
-"""Superbill pages on the billing blueprint: on /billing, what is missing, the issue form and the patients'
+"""Superbill pages: on /billing, what is missing, the issue form and the patients'
 request queue; on /account (booking's page, which includes billing's partial when it is there), a patient's
 superbills, estimates and the request form."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -12,13 +12,15 @@ from wtforms.validators import DataRequired, NumberRange, ValidationError
 
 from billing import estimates, superbills
 from billing.models import Estimate, Superbill, SuperbillRequest
-from billing.views import bp
+from billing.superbill_cli import superbills_cli
 from clinic import audit
 from clinic.auth_context import roles_required
-from clinic.database import utcnow
 from clinic.errors import DomainError
 from clinic.extensions import db
 from clinic.models import Clinician, Patient, Role
+
+bp = Blueprint("superbills", __name__)
+bp.record_once(lambda state: state.app.cli.add_command(superbills_cli))  # `flask superbills issue`
 
 
 class RangeForm(FlaskForm):
@@ -73,24 +75,16 @@ def issue_from_page():
     patient = db.session.get(Patient, form.patient_id.data or 0) if form.validate_on_submit() else None
     if patient is None:
         flash(" ".join(e for errors in form.errors.values() for e in errors) or "We could not find that patient.")
-        return redirect(url_for("billing.superbill_desk"))
+        return redirect(url_for("superbills.superbill_desk"))
     try:
         superbill = superbills.issue(current_user, patient, form.first_day.data, form.last_day.data)
     except DomainError as error:
         db.session.rollback()
         flash(error.message)
-        return redirect(url_for("billing.superbill_desk"))
-    _close_requests(patient, superbill)
+        return redirect(url_for("superbills.superbill_desk"))
     db.session.commit()
     flash(f"Superbill {superbill.number} issued for {patient.name}.")
-    return redirect(url_for("billing.superbill_desk"))
-
-
-def _close_requests(patient: Patient, superbill: Superbill) -> None:
-    for request in db.session.scalars(select(SuperbillRequest).where(
-            SuperbillRequest.patient_id == patient.id, SuperbillRequest.closed_at.is_(None),
-            SuperbillRequest.first_day >= superbill.first_day, SuperbillRequest.last_day <= superbill.last_day)):
-        request.superbill_id, request.closed_at = superbill.id, utcnow()
+    return redirect(url_for("superbills.superbill_desk"))
 
 
 @bp.post("/account/superbill-requests")

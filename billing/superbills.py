@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from billing import documents, fee_schedule, services
+from billing import documents, fee_schedule, notifications, services, states
 from billing.documents import POINTER_LETTERS, MAX_POINTERS, Diagnosis, Drug, Practice, Provider, SuperbillData, SuperbillLine
-from billing.models import Superbill, SuperbillCounter, SuperbillStatus, SuperbillVisit
+from billing.models import Superbill, SuperbillCounter, SuperbillRequest, SuperbillStatus, SuperbillVisit
 from booking.models import Appointment, AppointmentStatus, ServiceKind
 from clinical.models import Clearance
 from clinic import audit, claim_codes
@@ -44,6 +44,24 @@ def billable_visits(patient: Patient, first: date, last: date) -> list[Appointme
 
 def issue(actor: User | None, patient: Patient, first: date, last: date, *, replaces: Superbill | None = None) -> Superbill:
     """Issue a superbill for the range. Raises 422 `nothing_to_bill` or `missing_billing_details`."""
+    prepared = prepare(patient, first, last, replaces)
+    data = replace(prepared.data, number=_next_number())
+    return record(actor, prepared, data, documents.superbill_pdf(data))
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a superbill will show, gathered before its number is taken (the batch renders many, then records)."""
+    patient: Patient
+    first: date
+    last: date
+    visits: list
+    data: SuperbillData  # its number still empty
+    replaces: Superbill | None = None
+
+
+def prepare(patient: Patient, first: date, last: date, replaces: Superbill | None = None) -> Prepared:
+    """Gather the superbill's plain data without a number. Raises 422 `nothing_to_bill` or `missing_billing_details`."""
     _refuse_missing(missing_billing_details(patient, []))
     visits = [v for v in billable_visits(patient, first, last)
               if fee_schedule.lines_for_dose(_lines(v), v.dose_mg)]
@@ -53,17 +71,33 @@ def issue(actor: User | None, patient: Patient, first: date, last: date, *, repl
     provider = _rendering_clinician(visits)
     diagnoses = diagnosis_codes(patient)
     _refuse_missing(missing_billing_details(patient, [provider], diagnoses))
-    data = _superbill_data(patient, visits, provider, diagnoses, _next_number(), replaces)
+    data = _superbill_data(patient, visits, provider, diagnoses, "", replaces)
+    return Prepared(patient, first, last, visits, data, replaces)
+
+
+def record(actor: User | None, prepared: Prepared, data: SuperbillData, pdf: bytes) -> Superbill:
+    """Store the superbill as `data` (numbered) showed it in `pdf`, answer the requests it covers, tell the patient."""
+    patient, replaces = prepared.patient, prepared.replaces
     superbill = Superbill(
-        number=data.number, patient_id=patient.id, first_day=first, last_day=last,
+        number=data.number, patient_id=patient.id, first_day=prepared.first, last_day=prepared.last,
         replaces_id=replaces.id if replaces else None, total_charged_cents=data.total_charged_cents,
         total_paid_cents=data.paid_cents, currency=data.currency, snapshot=snapshot_of(data),
-        pdf_sha256=hashlib.sha256(documents.superbill_pdf(data)).hexdigest(),
-        issued_by_id=actor.id if actor else None, visits=[SuperbillVisit(appointment_id=v.id) for v in visits])
+        pdf_sha256=hashlib.sha256(pdf).hexdigest(), issued_by_id=actor.id if actor else None,
+        visits=[SuperbillVisit(appointment_id=v.id) for v in prepared.visits])
     db.session.add(superbill)
     db.session.flush()
     audit.record("issue", "superbill", superbill.id, user=actor, detail={"number": superbill.number})
+    answer_requests(superbill)
+    notifications.superbill_ready(superbill, patient)
     return superbill
+
+
+def answer_requests(superbill: Superbill) -> None:
+    """The patient's open requests whose dates the superbill covers leave billing staff's queue, answered by it."""
+    for request in db.session.scalars(select(SuperbillRequest).where(
+            SuperbillRequest.patient_id == superbill.patient_id, SuperbillRequest.closed_at.is_(None),
+            SuperbillRequest.first_day >= superbill.first_day, SuperbillRequest.last_day <= superbill.last_day)):
+        request.superbill_id, request.closed_at = superbill.id, utcnow()
 
 
 def void(actor: User | None, superbill: Superbill, reason: str, *, reissue: bool = True) -> Superbill | None:
@@ -71,7 +105,8 @@ def void(actor: User | None, superbill: Superbill, reason: str, *, reissue: bool
     if superbill.status == SuperbillStatus.void.value:
         message = "This superbill is already void."
         raise ValidationError(message, code="already_void", fields={"reason": message})
-    superbill.status, superbill.void_reason, superbill.voided_at = SuperbillStatus.void.value, reason, utcnow()
+    superbill.void_reason, superbill.voided_at = reason, utcnow()
+    states.void_superbill(superbill)
     db.session.flush()
     audit.record("void", "superbill", superbill.id, user=actor, detail={"reason": reason[:200]})
     if not reissue or not billable_visits(superbill_patient(superbill), superbill.first_day, superbill.last_day):
@@ -259,6 +294,13 @@ def _next_number() -> str:
     counter.last_number += 1
     db.session.flush()
     return f"SB-{year}-{counter.last_number:06d}"
+
+
+def reserve_numbers(count: int) -> list[str]:
+    """`count` numbers at once under the counter's row lock, for a batch that renders before it records: the caller
+    commits at once, so the lock is held a moment, not while PDFs render. A number whose superbill then fails is
+    never used by another (a gap, never a repeat)."""
+    return [_next_number() for _ in range(count)]
 
 
 def _locked_counter(year: int) -> SuperbillCounter | None:

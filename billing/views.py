@@ -10,26 +10,34 @@ from flask import Blueprint, Response, abort, current_app, flash, make_response,
 from flask_login import current_user
 from sqlalchemy import select
 
-from billing import packages, queries, services
+from billing import cli, demo, packages, queries, services
 from billing.forms import RefundForm
 from billing.models import Payment
 from booking.models import Appointment, AppointmentStatus as S, Series
-from clinic import CSP, audit
+from clinic import CSP, audit, navigation
 from clinic.formatting import money
 from clinic.auth_context import acting_user, roles_required
+from clinic.cli import demo_seeding
 from clinic.errors import ValidationError
 from clinic.extensions import db, talisman
 from clinic.models import Role
-from clinic.settings import clinic_zone
+from clinic.settings import clinic_settings, clinic_zone
 
-bp = Blueprint("billing", __name__, cli_group="stripe", static_folder="static", static_url_path="/static/billing")
-
+bp = Blueprint("billing", __name__, static_folder="static", static_url_path="/static/billing")
+bp.record_once(lambda state: state.app.cli.add_command(cli.stripe_cli))  # `flask stripe sync|reconcile`
+bp.record_once(lambda _state: demo_seeding.connect(demo.seed))  # `flask seed-demo` seeds the fee schedule
 
 BILLING_STAFF = (Role.billing, Role.admin)
+navigation.add(bp, navigation.Link("billing.index", "Billing", 60, navigation.roles(*BILLING_STAFF),
+                                   landing_for=navigation.roles(Role.billing)))
+
+
 @bp.app_context_processor
 def package_credits_helper() -> dict:
-    """`package_credits(patient_id)` for the patient's account page, which booking renders without importing billing."""
-    return {"package_credits": packages.credits}
+    """`package_credits(patient_id)`, the payments list's address and `cancellation_terms(appointment)` for the
+    account and manage pages, which booking renders without importing billing."""
+    return {"package_credits": packages.credits, "cancellation_terms": services.cancellation_terms,
+            "account_payments_url": lambda: url_for("billing_api.list_payments")}
 
 
 @bp.get("/billing")
@@ -134,15 +142,30 @@ def pay_page_policy() -> str:
     return "; ".join(f"{key} {' '.join(value) if isinstance(value, list) else value}" for key, value in policy.items())
 
 
-def _pay_page(appointments: list[Appointment], pay_url: str) -> Response:
-    held = [a for a in appointments if a.status == S.pending_payment.value]
-    response = make_response(render_template(
-        "billing/pay.html", appointments=appointments, held=held, pay_url=pay_url,
-        total_cents=sum(a.amount_due_cents for a in held), currency=appointments[0].currency,
-        hold_until=min((a.hold_expires_at for a in held if a.hold_expires_at), default=None),
-        stripe_js=stripe_js_url(), publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"]))
+def _card_page(template: str, **context) -> Response:
+    """A page with the card form: Stripe.js, the publishable key, and the app's policy plus Stripe's origins."""
+    response = make_response(render_template(template, stripe_js=stripe_js_url(),
+                                             publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"], **context))
     response.headers["Content-Security-Policy"] = pay_page_policy()
     return response
+
+
+def _pay_page(appointments: list[Appointment], pay_url: str) -> Response:
+    held = [a for a in appointments if a.status == S.pending_payment.value]
+    return _card_page(
+        "billing/pay.html", appointments=appointments, held=held, pay_url=pay_url,
+        total_cents=sum(a.amount_due_cents for a in held), currency=appointments[0].currency,
+        hold_until=min((a.hold_expires_at for a in held if a.hold_expires_at), default=None))
+
+
+@bp.get("/account/package")
+@talisman(content_security_policy=None)  # the page sets its own policy: the app's plus Stripe's origin
+@roles_required(Role.patient)
+def package():
+    """The prepaid induction package: its size and price, the credits left, and the card form that buys it."""
+    return _card_page("billing/package.html", settings=clinic_settings(),
+                      credits=packages.credits(current_user.patient_id), cleared=packages.may_buy(current_user.patient),
+                      pay_url=url_for("billing_api.buy_package"))
 
 
 @bp.get("/account/pay/appointments/<int:appointment_id>")

@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length, ValidationError as FieldErr
 
 from booking import closures
 from booking.models import Closure
-from clinic import audit
+from clinic import audit, navigation
 from clinic.auth_context import roles_required
 from clinic.database import utcnow
 from clinic.errors import DomainError
@@ -22,6 +22,10 @@ from clinic.models import Clinician, Role
 from clinic.settings import clinic_zone
 
 bp = Blueprint("closures", __name__, url_prefix="/admin/closures")
+navigation.add(bp, navigation.Link(
+    "closures.index", "Closures and holidays", 10, navigation.roles(Role.admin), place="admin", action="Set closures",
+    description="Close the whole clinic or one clinician for a day or a date range (holidays, training, leave): "
+                "no one can book those days."))
 WHOLE_CLINIC = "clinic"
 
 

@@ -11,13 +11,15 @@ from booking.models import Appointment, Service
 from booking.requests import BookingRequest, Driver
 from booking.serialize import LocalTimes, appointment_json, local_iso, service_json
 from clinic import audit, jsonin, openapi
-from clinic.api import bp
+from clinic.api import api_blueprint
 from clinic.auth_context import acting_user, require_api_user
 from clinic.database import utcnow
 from clinic.errors import NotFound, ValidationError
 from clinic.extensions import db, limiter
 from clinic.models import Role
 from clinic.settings import clinic_settings, clinic_zone
+
+bp = api_blueprint("booking_api", __name__)
 
 MAX_DAYS = 62
 

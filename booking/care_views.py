@@ -13,7 +13,7 @@ from wtforms.validators import NumberRange, Optional, Length
 
 from booking import integration as after_treatment, links, queries, treatments
 from booking.protocols import readable_date
-from clinic import audit, jsonin
+from clinic import audit, jsonin, navigation
 from clinic.auth_context import roles_required
 from clinic.errors import DomainError
 from clinic.extensions import db
@@ -24,6 +24,7 @@ from clinical.views import CLINICAL_VIEWERS, PlainForm, _crisis_page, _form_prob
 
 bp = Blueprint("care", __name__)
 bp.record_once(lambda _state: after_treatment.provide_to_clinical())
+navigation.add(bp, navigation.Link("care.today", "Treatments today", 50, navigation.roles(Role.clinician, Role.admin)))
 
 
 class CompleteForm(FlaskForm):
@@ -48,7 +49,7 @@ def integration(appointment_id: int):
     db.session.commit()
     return render_template("clinical/integration.html", treatment=treatment, days=_by_local_day(found),
                            problem=problem, booked=after_treatment.integration_booked(treatment), readable_date=readable_date,
-                           local_iso=local_iso)
+                           local_iso=local_iso, window=after_treatment.window_hours())
 
 
 def _by_local_day(found: list) -> list[tuple[date, list]]:

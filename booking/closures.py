@@ -6,8 +6,8 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
-from booking import holidays
-from booking.models import Appointment, AppointmentStatus as S, Closure
+from booking import holidays, states
+from booking.models import Appointment, Closure
 from clinic.errors import ValidationError
 from clinic.extensions import db
 from clinic.models import Clinician, User
@@ -46,7 +46,7 @@ def booked_during(closure: Closure) -> int:
     """How many live appointments fall in the closure's days (for that clinician, or anyone's)."""
     zone = clinic_zone()
     query = select(func.count(Appointment.id)).where(
-        Appointment.status.in_([S.confirmed.value, S.pending_payment.value]),
+        Appointment.status.in_(states.live()),
         Appointment.starts_at >= datetime.combine(closure.starts_on, time(), zone),
         Appointment.starts_at < datetime.combine(closure.ends_on + timedelta(days=1), time(), zone))
     if closure.clinician_id is not None:

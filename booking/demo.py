@@ -9,7 +9,6 @@ from sqlalchemy import select
 from booking import closures, protocols
 from booking.models import Chair, Protocol, Route, Service
 from clinic.accounts import find_user
-from clinic.cli import demo_seeding
 from clinic.extensions import db
 from clinic.models import Clinician
 from clinic.settings import clinic_zone
@@ -36,7 +35,6 @@ PROTOCOL_SERVICES = {"iv-induction": "iv-ketamine", "iv-maintenance": "iv-ketami
                      "esketamine": "esketamine-nasal"}
 
 
-@demo_seeding.connect
 def seed(_sender, timezone: str) -> None:
     services = {code: _service(row) for row, code in ((r, r[0]) for r in SERVICES)}
     clinicians = [_clinician(*row) for row in CLINICIANS]

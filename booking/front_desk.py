@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import func, or_, select
 
 from booking import treatments
-from booking.models import Protocol, Service
+from booking.models import Protocol, Service, ServiceKind
 from clinic import jsonin
 from clinic.errors import Conflict
 from clinic.extensions import db
@@ -68,7 +68,7 @@ def register_caller(actor: User, data) -> Patient:
 
 def bookable_services(patient: Patient) -> list[Service]:
     """The free consultation for anyone; each treatment the patient's current clearance covers."""
-    found = list(db.session.scalars(select(Service).where(Service.active, Service.kind == "consultation")
+    found = list(db.session.scalars(select(Service).where(Service.active, Service.kind == ServiceKind.consultation.value)
                                     .order_by(Service.position, Service.id)))
     return found + [s for s in cleared_services(patient) if s not in found]
 

@@ -7,6 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from booking import front_desk
+from booking.models import ServiceKind
 from clinic import audit
 from clinic.auth_context import roles_required
 from clinic.database import utcnow
@@ -33,7 +34,7 @@ def book():
     offered = front_desk.bookable_services(patient)
     service = next((s for s in offered if s.code == request.args.get("service")), None)
     return render_template("booking/staff_book.html", patient=patient, offered=offered, service=service,
-                           cleared=any(s.kind == "treatment" for s in offered),
+                           cleared=any(s.kind == ServiceKind.treatment for s in offered),
                            today=utcnow().astimezone(clinic_zone()).date().isoformat())
 
 

@@ -20,6 +20,11 @@ from clinical import hooks
 INTEGRATION_FROM, INTEGRATION_UNTIL = timedelta(hours=24), timedelta(hours=48)
 
 
+def window_hours() -> str:
+    """'24 to 48 hours': the window as pages and messages say it."""
+    return f"{INTEGRATION_FROM // timedelta(hours=1)} to {INTEGRATION_UNTIL // timedelta(hours=1)} hours"
+
+
 def integration_service() -> Service | None:
     return db.session.scalar(select(Service).where(Service.kind == ServiceKind.psychotherapy.value, Service.active)
                              .order_by(Service.position, Service.id).limit(1))
@@ -75,7 +80,7 @@ def book_integration(actor: User, treatment: Appointment, start: datetime, now: 
     service = _require_offerable(treatment)
     earliest, latest = integration_window(treatment)
     if not earliest <= start <= latest:
-        message = "Please choose one of the times offered, 24 to 48 hours after your treatment."
+        message = f"Please choose one of the times offered, {window_hours()} after your treatment."
         raise ValidationError(message, code="outside_window", fields={"start": message})
     return services.book(actor, BookingRequest(service=service, patient=treatment.patient, start=start), now)
 

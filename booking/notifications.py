@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from booking import calendar as ical
 from booking.links import claim_url, manage_url
-from booking.models import Appointment
+from booking.models import Appointment, AppointmentStatus as S, ServiceKind
 from clinic import formatting, mail
 from clinic.cli import outbox_round
 from clinic.extensions import db
@@ -19,11 +19,11 @@ def preparation_notes(appointment: Appointment) -> list[str]:
     """What the patient must know before coming; shown in emails, pages and the .ics."""
     settings = clinic_settings()
     service = appointment.service
-    if service.kind == "consultation":
+    if service.kind == ServiceKind.consultation:
         how = {"phone": "We will call you at the number you gave.", "video": "We will email you a video link.",
                "in_person": f"Come to {settings.address.splitlines()[0] if settings.address else 'the clinic'}."}
         return [how.get(appointment.mode or "", "We look forward to talking with you.")]
-    if service.kind != "treatment":
+    if service.kind != ServiceKind.treatment:
         return []
     notes = [f"Do not eat or drink for {settings.fasting_hours} hours before your treatment.",
              f"Do not drive or operate machinery for {settings.no_driving_hours} hours afterwards.",
@@ -51,7 +51,7 @@ def calendar_event(appointment: Appointment) -> ical.CalendarEvent:
         uid=f"appointment-{appointment.id}@{settings.name.lower().replace(' ', '-')}",
         start=appointment.starts_at, end=appointment.ends_at, summary=f"{appointment.service.name} – {settings.name}",
         location=location, description="\n".join(preparation_notes(appointment)), sequence=appointment.sequence,
-        cancelled=appointment.status == "cancelled")
+        cancelled=appointment.status == S.cancelled.value)
 
 
 def ics_bytes(appointment: Appointment) -> bytes:
@@ -73,7 +73,7 @@ def series_booked(appointments: list[Appointment]) -> None:
     """One email for a series booked in one request, listing every session with its own manage link and one
     .ics holding them all: six near-identical emails at once would bury the one thing to do (pay by when)."""
     first, settings = appointments[0], clinic_settings()
-    held = any(a.status == "pending_payment" for a in appointments)
+    held = any(a.status == S.pending_payment.value for a in appointments)
     content = ical.appointments_calendar([calendar_event(a) for a in appointments], settings.timezone, settings.name)
     attachment = {"filename": "treatments.ics", "content_type": "text/calendar; method=PUBLISH",
                   "content": content.decode()}
@@ -85,13 +85,13 @@ def series_booked(appointments: list[Appointment]) -> None:
     holds = [a.hold_expires_at for a in appointments if a.hold_expires_at]
     mail.queue(first.patient.email, subject, "series_booked", attachments=[attachment], appointment=first,
                sessions=sessions, held=held, name=first.patient.name,
-               total_cents=sum(a.amount_due_cents for a in appointments if a.status == "pending_payment"),
+               total_cents=sum(a.amount_due_cents for a in appointments if a.status == S.pending_payment.value),
                hold_until=local_datetime(min(holds)) if holds else None,
                notes=preparation_notes(first)[:2], book_url=mail.absolute_url("booking.book"))
 
 
 def booked(appointment: Appointment) -> None:
-    held = appointment.status == "pending_payment"
+    held = appointment.status == S.pending_payment.value
     _send(appointment, "Your appointment is held – please pay to confirm" if held else "Your appointment is confirmed",
           "appointment_booked", claim_url=claim_url(appointment))
 
@@ -124,7 +124,7 @@ def due_reminders(_sender=None, *, now: datetime) -> int:
     """Queue reminders (and driver notes for treatments) for appointments within the reminder window."""
     window = now + timedelta(hours=clinic_settings().reminder_hours)
     due = db.session.scalars(select(Appointment).where(
-        Appointment.status == "confirmed", Appointment.reminder_sent_at.is_(None),
+        Appointment.status == S.confirmed.value, Appointment.reminder_sent_at.is_(None),
         Appointment.starts_at > now, Appointment.starts_at <= window)).all()
     for appointment in due:
         reminder(appointment)

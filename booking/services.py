@@ -151,13 +151,15 @@ def _refuse_patient_overlap(patient: Patient, start: datetime, end: datetime, ig
                        fields={"start": "you already have an appointment then"})
 
 
-def _reserve(appointment: Appointment, calendar: schedule.Calendar, start: datetime) -> None:
-    """Pick the first free clinician (and chair) and write the reservations; the database has the last word."""
+def _reserve(appointment: Appointment, calendar: schedule.Calendar, start: datetime, *, keep: bool = False) -> None:
+    """Pick the first free clinician (and chair), or with keep=True its own when still free, and write the
+    reservations; the database has the last word."""
     clinician_ids, chair_ids = slots.free_resources(start, calendar.need, calendar.clinicians, calendar.chairs)
     if not clinician_ids or (calendar.need.needs_chair and not chair_ids):
         raise SlotTaken()
-    appointment.clinician_id = clinician_ids[0]
-    appointment.chair_id = chair_ids[0] if calendar.need.needs_chair else None
+    appointment.clinician_id = _pick(clinician_ids, appointment.clinician_id if keep else None)
+    appointment.chair_id = _pick(chair_ids, appointment.chair_id if keep else None) if calendar.need.needs_chair \
+        else None
     appointment.reservations.extend(_reservations(appointment, calendar.need, start))
     try:
         with db.session.begin_nested():
@@ -165,6 +167,10 @@ def _reserve(appointment: Appointment, calendar: schedule.Calendar, start: datet
             db.session.flush()
     except IntegrityError:
         raise SlotTaken()
+
+
+def _pick(free_ids: list[int], own: int | None) -> int:
+    return own if own in free_ids else free_ids[0]
 
 
 def _reservations(appointment: Appointment, need: slots.Need, start: datetime) -> list[Reservation]:
@@ -249,10 +255,28 @@ def expire_holds(now: datetime | None = None) -> int:
         Appointment.status == S.pending_payment.value, Appointment.hold_expires_at <= now)).all()
     for appointment in expired:
         states.move(appointment, S.cancelled)
-        appointment.cancelled_at = now
+        appointment.cancelled_at = appointment.hold_expires_at  # when the hold ended, not when it was tidied
         appointment.sequence += 1
         _release(appointment)
     return len(expired)
+
+
+def revive(appointment: Appointment, now: datetime | None = None) -> Appointment:
+    """Confirm a hold whose time ran out after all (billing calls it when its payment went through late): its place
+    is reserved again through the one rule check, under the same locks as a booking, keeping its own chair and
+    clinician when they are still free. Refused (SlotTaken, a rule's error, TransitionRefused) otherwise, with
+    nothing written that the caller's savepoint does not undo."""
+    now = now or utcnow()
+    if not states.may_move(appointment, S.confirmed):
+        states.move(appointment, S.confirmed)  # raises, saying why
+    start = appointment.starts_at
+    calendar = check_rules(None, _request_for(appointment, start, None), start, now, ignore=appointment.id)
+    _reserve(appointment, calendar, start, keep=True)
+    states.move(appointment, S.confirmed)
+    appointment.hold_expires_at = appointment.cancelled_at = None
+    appointment.sequence += 1
+    db.session.flush()
+    return appointment
 
 
 def check_in(actor: User, appointment: Appointment, now: datetime | None = None) -> None:

@@ -8,7 +8,8 @@ ALLOWED: dict[S, frozenset[S]] = {
     S.pending_payment: frozenset({S.confirmed, S.cancelled}),
     S.confirmed: frozenset({S.completed, S.cancelled, S.no_show}),
     S.completed: frozenset(),
-    S.cancelled: frozenset(),
+    # Only a hold whose time ran out comes back ("revive"): its payment went through late and its place was free.
+    S.cancelled: frozenset({S.confirmed}),
     S.no_show: frozenset(),
 }
 MOVABLE = frozenset({S.pending_payment, S.confirmed})  # may be rescheduled
@@ -29,10 +30,27 @@ def live(*, completed: bool = False) -> list[str]:
     return sorted(s.value for s in (ACTIVE if completed else MOVABLE))
 
 
-def move(appointment: Appointment, target: S) -> None:
-    """Change status if the table allows it, else refuse with a sentence that says why."""
+def hold_ran_out(appointment: Appointment) -> bool:
+    """A treatment hold cancelled because its time ran out (expire_holds records the hold's end as cancelled_at),
+    not cancelled by anyone: the only cancelled appointment a late payment may bring back."""
+    return (appointment.status == S.cancelled.value and appointment.hold_expires_at is not None
+            and appointment.cancelled_at == appointment.hold_expires_at)
+
+
+#: Moves the table allows only when a condition holds, with the condition.
+_CONDITIONS = {(S.cancelled, S.confirmed): hold_ran_out}
+
+
+def may_move(appointment: Appointment, target: S) -> bool:
     current = S(appointment.status)
-    if target not in ALLOWED[current]:
+    condition = _CONDITIONS.get((current, target))
+    return target in ALLOWED[current] and (condition is None or condition(appointment))
+
+
+def move(appointment: Appointment, target: S) -> None:
+    """Change status if the table (and the move's condition) allows it, else refuse with a sentence that says why."""
+    if not may_move(appointment, target):
+        current = S(appointment.status)
         raise TransitionRefused(_WHY[current] + f" It cannot be marked {target.value.replace('_', ' ')}.")
     appointment.status = target.value
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from booking import protocols, treatments
 from booking.models import Protocol
 from booking.series import DEFAULT_TIME, WEEKDAY_NAMES
-from clinic import audit
+from clinic import audit, navigation
 from clinic.auth_context import roles_required
 from clinic.database import utcnow
 from clinic.extensions import db
@@ -22,6 +22,7 @@ from clinic.settings import clinic_zone
 from clinical import crisis, services as clinical
 
 bp = Blueprint("treatments", __name__)
+navigation.add(bp, navigation.Link("treatments.book", "Book a treatment", 32, navigation.roles(Role.patient)))
 WEEKDAY_LABELS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 

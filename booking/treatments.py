@@ -61,7 +61,7 @@ def protocol_for(patient: Patient, service: Service, code: str | None, now: date
                                 "Please book a free consultation first.")
     protocol = _next_in_course(seen or history(patient), allowed)
     if protocol.needs_rems and clearance.rems_enrollment_date is None:
-        raise ValidationError("Esketamine can only be booked once your REMS enrollment date is on file. "
+        raise ValidationError(f"{protocol.name} can only be booked once your REMS enrollment date is on file. "
                               "Please ask the clinic to record it.", code="rems_enrollment_required")
     return protocol
 

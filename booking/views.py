@@ -2,64 +2,42 @@
 and the staff day view."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 
-from booking import calendar_feeds, claims, links, notifications, queries, services
+from booking import calendar_feeds, claims, demo, links, notifications, queries, services, states
 from booking.api import ics_response
 from booking.models import Appointment, Chair, Service
 from booking.serialize import local_iso
-from clinic import audit, jsonin
+from clinic import audit, jsonin, navigation
 from clinic.auth_context import roles_required
+from clinic.cli import demo_seeding
 from clinic.database import utcnow
 from clinic.errors import DomainError
 from clinic.extensions import db
 from clinic.mail import absolute_url
-from clinic.models import Clinician, ClinicSettings, Role
+from clinic.models import Clinician, Role
 from clinic.settings import clinic_settings, clinic_zone
 from clinic.tokens import new_token, token_hash
 
 bp = Blueprint("booking", __name__)
+bp.record_once(lambda _state: demo_seeding.connect(demo.seed))  # `flask seed-demo` seeds booking's services
 STAFF = (Role.clinician, Role.frontdesk, Role.billing, Role.admin)
-
-
-def _settings_for_page():
-    """The layout shows the clinic's name on every page, error pages included: those must render even
-    when the database is what failed."""
-    try:
-        return clinic_settings()
-    except SQLAlchemyError:
-        db.session.rollback()
-        return ClinicSettings(name="Clinic", address="", phone="")
+navigation.add(bp, navigation.Link("booking.home", "Home", 10), navigation.Link("booking.book", "Book a free consultation", 20),
+               navigation.Link("booking.account", "My account", 30, navigation.roles(Role.patient),
+                               landing_for=navigation.roles(Role.patient)),
+               navigation.Link("booking.staff", "Today", 40, navigation.roles(*STAFF),
+                               landing_for=navigation.roles(Role.clinician, Role.frontdesk)))
 
 
 @bp.app_context_processor
 def _helpers():
-    return {"clinic_settings": _settings_for_page, "manage_token": links.manage_token,
+    return {"manage_token": links.manage_token,
             "local_datetime": notifications.local_datetime,
-            "local_time": notifications.local_time}
-
-
-# US forms of dates and times for the pages. A shared formatting module may register the same names later;
-# these exist so the templates can already say `Wednesday, March 17, 2027`, `Mar 17` and `9:00 AM`.
-@bp.app_template_filter("long_date")
-def long_date(day: date) -> str:
-    return f"{day:%A, %B} {day.day}, {day.year}"
-
-
-@bp.app_template_filter("short_date")
-def short_date(day: date) -> str:
-    return f"{day:%b} {day.day}"
-
-
-@bp.app_template_filter("clock")
-def clock(instant) -> str:
-    local = instant.astimezone(clinic_zone()) if isinstance(instant, datetime) else instant
-    return f"{local.hour % 12 or 12}:{local:%M} {'AM' if local.hour < 12 else 'PM'}"
+            "local_time": notifications.local_time, "live_statuses": states.live()}
 
 
 @bp.get("/")
@@ -71,7 +49,9 @@ def home():
 @bp.get("/book")
 def book():
     today = utcnow().astimezone(clinic_zone()).date()
-    return render_template("booking/book.html", today=today.isoformat(), service="consultation")
+    consultation = db.session.scalar(select(Service).where(Service.code == "consultation", Service.active))
+    return render_template("booking/book.html", today=today.isoformat(), service="consultation",
+                           minutes=consultation.duration_minutes if consultation else None)
 
 
 @bp.get("/appointments/manage/<token>")
@@ -170,8 +150,7 @@ def account():
     appointments = queries.appointments_for(current_user, None, None)
     audit.record("view", "patient", current_user.patient_id, detail={"page": "account"})
     db.session.commit()
-    payments_url = url_for("api.list_payments") if "api.list_payments" in current_app.view_functions else None
-    return render_template("booking/account.html", appointments=appointments, now=utcnow(), payments_url=payments_url)
+    return render_template("booking/account.html", appointments=appointments, now=utcnow())
 
 
 @bp.get("/staff")

@@ -90,7 +90,7 @@ def _register_filters(app: Flask) -> None:
         long_date=_in_clinic_zone(formatting.long_date), short_date=_in_clinic_zone(formatting.short_date),
         clock=_in_clinic_zone(formatting.clock), date_time=_in_clinic_zone(formatting.date_time),
         zone_name=lambda zone=None: formatting.zone_name(zone or clinic_settings().timezone),
-        money=formatting.money,
+        money=formatting.money, duration=formatting.duration,
     )
 
 
@@ -105,28 +105,25 @@ def _in_clinic_zone(format_):
 
 
 def _register_blueprints(app: Flask) -> None:
-    from booking import api as booking_api, demo as booking_demo  # noqa: F401  (API routes; seed-demo)
-    from booking.care_views import bp as care_bp
-    from clinical import api as clinical_api  # noqa: F401  (API routes)
-    from clinical.views import bp as clinical_bp
-    from booking.views import bp as booking_bp
-    from billing import api as billing_api, cli as billing_cli  # noqa: F401  (API routes, webhook; flask stripe)
-    from billing import demo as billing_demo, superbill_api, superbill_views  # noqa: F401  (fee schedule seeding; routes)
-    from billing.superbill_cli import superbills_cli
-    from billing.views import bp as billing_bp
-    from clinic.admin import bp as admin_bp
-    from clinic.api import bp as api_bp
-    from clinic.auth import bp as auth_bp
+    """Every package's pages and API, in one list: core first, then clinical, booking and billing (each depends
+    only on those before it). Each blueprint brings what goes with it when registered: its navigation links,
+    its `flask` commands and its part of `flask seed-demo`."""
+    from clinic import admin, api, auth, layout
+    from clinical import api as clinical_api, views as clinical_views
+    from booking import admin_views as closures, api as booking_api, care_views, front_desk_views, treatment_views
+    from booking import views as booking_views
+    from billing import api as billing_api, superbill_api, superbill_views, views as billing_views
+    from billing import superbill_batch_api, superbill_batch_views
 
-    for blueprint in (auth_bp, admin_bp, api_bp, clinical_bp, booking_bp, care_bp, billing_bp):
+    for blueprint in (
+        auth.bp, admin.bp, api.bp,
+        clinical_views.bp, clinical_api.bp,
+        booking_views.bp, booking_api.bp, treatment_views.bp, care_views.bp, front_desk_views.bp, closures.bp,
+        billing_views.bp, billing_api.bp, superbill_views.bp, superbill_api.bp,
+        superbill_batch_views.bp, superbill_batch_api.bp,
+    ):
         app.register_blueprint(blueprint)
-    app.cli.add_command(superbills_cli)
-    from booking.treatment_views import bp as treatments_bp
-    app.register_blueprint(treatments_bp)
-    from booking.admin_views import bp as closures_bp
-    from booking.front_desk_views import bp as front_desk_bp
-    app.register_blueprint(closures_bp)
-    app.register_blueprint(front_desk_bp)
+    layout.register(app)
     if app.config["CLINIC_ENV"] != "production":
         from clinic.dev_mail import bp as dev_mail_bp
         app.register_blueprint(dev_mail_bp)

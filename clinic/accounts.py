@@ -12,7 +12,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, or_, select
 
-from clinic import mail, sessions
+from clinic import formatting, mail, sessions
 from clinic.database import utcnow
 from clinic.errors import Conflict, ValidationError
 from clinic.extensions import db
@@ -25,6 +25,11 @@ EMAIL_CHANGE_LIFETIME = timedelta(hours=24)
 #: Sent when an account's address is proven and its patient record linked (sender: the patient); booking
 #: connects to bring the guest bookings made with that address onto it.
 patient_linked = Namespace().signal("patient-linked")
+
+
+def reset_lifetime() -> timedelta:
+    """How long a password reset link works (the PASSWORD_RESET_LIFETIME setting)."""
+    return current_app.config["PASSWORD_RESET_LIFETIME"]
 
 
 def find_user(email: str) -> User | None:
@@ -60,7 +65,8 @@ def register_patient(name: str, email: str, password: str) -> None:
     db.session.add(user)
     db.session.flush()
     mail.queue(user.email, "Confirm your email address", "verify_email", name=user.name,
-               link=mail.absolute_url("auth.verify_email", token=_serializer().dumps(user.id, salt="verify")))
+               link=mail.absolute_url("auth.verify_email", token=_serializer().dumps(user.id, salt="verify")),
+               valid_for=formatting.duration(VERIFY_MAX_AGE))
 
 
 def verify_email(token: str) -> User:
@@ -101,9 +107,10 @@ def request_password_reset(email: str) -> None:
         return
     token = new_token()
     db.session.add(PasswordReset(token_hash=token_hash(token), user=user,
-                                 expires_at=utcnow() + current_app.config["PASSWORD_RESET_LIFETIME"]))
+                                 expires_at=utcnow() + reset_lifetime()))
     mail.queue(user.email, "Reset your password", "password_reset", name=user.name,
-               link=mail.absolute_url("auth.reset_password", token=token))
+               link=mail.absolute_url("auth.reset_password", token=token),
+               valid_for=formatting.duration(reset_lifetime()))
 
 
 def reset_password(token: str, password: str) -> User:
@@ -170,7 +177,8 @@ def request_email_change(user: User, new_email: str) -> None:
     db.session.add(EmailChange(token_hash=token_hash(token), user=user, new_email=new_email,
                                expires_at=utcnow() + EMAIL_CHANGE_LIFETIME))
     mail.queue(new_email, "Confirm your new email address", "email_change_confirm", name=user.name,
-               link=mail.absolute_url("auth.confirm_email_change", token=token))
+               link=mail.absolute_url("auth.confirm_email_change", token=token),
+               valid_for=formatting.duration(EMAIL_CHANGE_LIFETIME))
     mail.queue(user.email, "Your email address is about to change", "email_change_notice", name=user.name,
                new_email=new_email, link=mail.absolute_url("auth.security"))
 

@@ -1,7 +1,7 @@
 """Administrator pages: clinic details and policies, opening hours, staff accounts."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
@@ -81,12 +81,10 @@ def index():
         flash("The clinic's details are saved.")
         return redirect(url_for("admin.index"))
     staff = db.session.scalars(db.select(User).where(User.role != Role.patient.value).order_by(User.name)).all()
-    # Closures belong to booking, which registers its page when it is installed (core does not import it).
-    closures_url = url_for("closures.index") if "closures.index" in current_app.view_functions else None
     clinicians = [(c, ClinicianBillingForm(obj=c, prefix=f"c{c.id}")) for c in
                   db.session.scalars(db.select(Clinician).where(Clinician.active).order_by(Clinician.name))]
     return render_template("admin/index.html", form=form, staff_form=StaffForm(), staff=staff,
-                           closures_url=closures_url, clinicians=clinicians)
+                           clinicians=clinicians)
 
 
 @bp.post("/clinicians/<int:clinician_id>")

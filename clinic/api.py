@@ -1,4 +1,5 @@
-"""JSON API v1: authentication, tokens, patients and the OpenAPI document. Domain packages add their routes here."""
+"""JSON API v1: authentication, tokens, patients and the OpenAPI document. Domain packages add their own
+blueprints under the same prefix with `api_blueprint`."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
@@ -13,13 +14,18 @@ from clinic.models import STAFF_ROLES, ApiToken, Patient, Role, User
 from clinic.passwords import check_password
 from clinic.tokens import new_token, token_hash
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-csrf.exempt(bp)  # CSRF is checked by authenticate_api_request when a browser login (not a token) is used
 
 
-@bp.before_request
-def _authenticate():
-    authenticate_api_request()
+def api_blueprint(name: str, import_name: str) -> Blueprint:
+    """A package's part of API v1: the same prefix and the same authentication. CSRF is checked by
+    authenticate_api_request when a browser login (not a token) is used."""
+    blueprint = Blueprint(name, import_name, url_prefix="/api/v1")
+    csrf.exempt(blueprint)
+    blueprint.before_request(authenticate_api_request)
+    return blueprint
+
+
+bp = api_blueprint("api", __name__)
 
 
 def login_key() -> str:

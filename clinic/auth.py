@@ -7,7 +7,7 @@ import pyotp
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from clinic import accounts, audit, jsonin, sessions
+from clinic import accounts, audit, jsonin, navigation, sessions
 from clinic.auth_context import roles_required
 from clinic.errors import DomainError, ValidationError
 from clinic.extensions import db, limiter, login_manager
@@ -103,11 +103,9 @@ def _safe_next() -> str | None:
 
 
 def _home_for(user: User) -> str:
-    return {
-        Role.patient.value: url_for("booking.account"),
-        Role.billing.value: url_for("billing.index"),
-        Role.admin.value: url_for("admin.index"),
-    }.get(user.role, url_for("booking.staff"))
+    if user.role == Role.admin.value:
+        return url_for("admin.index")
+    return url_for(navigation.landing_endpoint(user.role))
 
 
 @bp.post("/logout")
@@ -115,7 +113,7 @@ def logout():
     sessions.end_current()
     db.session.commit()
     flash("You are signed out.")
-    return redirect(url_for("booking.home"))
+    return redirect(url_for(navigation.home_endpoint()))
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -125,7 +123,7 @@ def register():
     if form.validate_on_submit():
         accounts.register_patient(form.name.data, form.email.data, form.password.data)
         db.session.commit()
-        return render_template("auth/check_email.html", email=form.email.data)
+        return render_template("auth/check_email.html", email=form.email.data, valid_for=accounts.VERIFY_MAX_AGE)
     return render_template("auth/register.html", form=form)
 
 
@@ -147,7 +145,8 @@ def forgot_password():
     if form.validate_on_submit():
         accounts.request_password_reset(form.email.data)
         db.session.commit()
-        return render_template("auth/check_email.html", email=form.email.data, reset=True)
+        return render_template("auth/check_email.html", email=form.email.data, reset=True,
+                               valid_for=accounts.reset_lifetime())
     return render_template("auth/forgot_password.html", form=form)
 
 

@@ -105,14 +105,15 @@ def outbox():
 @outbox.command("send")
 @click.option("--loop", is_flag=True, help="Keep sending every few seconds (make run uses this).")
 @click.option("--interval", default=5.0, show_default=True)
-def send(loop: bool, interval: float):
+@click.option("--verbose", is_flag=True, help="Report every round, idle ones too (tests watch the loop go round).")
+def send(loop: bool, interval: float, verbose: bool):
     """Send the mails that are due, retrying failures later."""
     while True:
         # Each round in an app context of its own, like a request: what a round cached (the clinic
         # settings on `g`) belongs to its database session and must not outlive it.
         with current_app.app_context():
             sent, failed = _round()
-        if sent or failed or not loop:
+        if sent or failed or not loop or verbose:
             click.echo(f"sent {sent}, failed {failed}")
         if not loop:
             return

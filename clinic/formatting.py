@@ -8,7 +8,7 @@ strftime("%A"/"%B"), so nothing depends on the server's locale; the static pages
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -99,6 +99,19 @@ def money(cents: int, currency: str = "usd") -> str:
     if (currency or "usd").lower() == "usd":
         return f"{sign}${amount}"
     return f"{sign}{amount} {currency.upper()}"
+
+
+def duration(length: int | timedelta) -> str:
+    """'2 days', '24 hours', '1 hour 30 minutes', '45 minutes': a length of time, a timedelta or whole minutes.
+    Whole days from two days up; a day itself reads as 24 hours, as people say of a link or a fast."""
+    minutes = int(length.total_seconds() // 60) if isinstance(length, timedelta) else int(length)
+    days, left = divmod(minutes, 24 * 60)
+    if days >= 2 and not left:
+        return f"{days} days"
+    hours, rest = divmod(minutes, 60)
+    parts = ([f"{hours} hour{'' if hours == 1 else 's'}"] if hours else []) + \
+        ([f"{rest} minute{'' if rest == 1 else 's'}"] if rest or not hours else [])
+    return " ".join(parts)
 
 
 def numeric_date(day: date) -> str:

@@ -15,6 +15,7 @@ from flask import current_app, render_template
 from jinja2 import TemplateNotFound
 from sqlalchemy import select
 
+from clinic import outbox_states
 from clinic.database import utcnow
 from clinic.extensions import db
 from clinic.models import OutboxMessage
@@ -80,7 +81,8 @@ def send_pending(limit: int = 100) -> tuple[int, int]:
 
 
 def _mark_sent(message: OutboxMessage) -> None:
-    message.status, message.sent_at, message.last_error = "sent", utcnow(), None
+    outbox_states.move(message, outbox_states.SENT)
+    message.sent_at, message.last_error = utcnow(), None
     message.attempts += 1
 
 
@@ -102,7 +104,7 @@ def _retry_later(message: OutboxMessage, error: Exception) -> None:
     message.attempts += 1
     message.last_error = str(error)[:500]
     if message.attempts >= MAX_ATTEMPTS:
-        message.status = "failed"
+        outbox_states.move(message, outbox_states.FAILED)
         log.error("giving up on mail %s to %s: %s", message.id, message.to, error)
     else:
         message.next_attempt_at = utcnow() + timedelta(minutes=2 ** (message.attempts - 1))

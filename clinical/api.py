@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from clinic import audit, jsonin, openapi
-from clinic.api import bp, patient_for_staff_or_self, visible_patient
+from clinic.api import api_blueprint, patient_for_staff_or_self, visible_patient
 from clinic.auth_context import require_api_user
 from clinic.database import utcnow
 from clinic.errors import Forbidden, NotFound, ValidationError
@@ -14,6 +14,8 @@ from clinic.models import Patient, Role, User
 from clinic.settings import local_iso
 from clinical import crisis, hooks, services as clinical
 from clinical.models import Clearance, Intake, OutcomeScore, PatientFlag
+
+bp = api_blueprint("clinical_api", __name__)
 
 CLINICAL_READERS = (Role.clinician, Role.admin)  # who may read intake answers and outcome scores besides the patient
 
@@ -251,13 +253,14 @@ openapi.add_paths({
         "summary": "Record a PCL-5 (patient; a clinician gives patient_id)",
         "requestBody": openapi.json_body({"type": "object", "required": ["answers"], "properties": {
             "instrument": {"type": "string", "enum": list(clinical.INSTRUMENTS)},
-            "answers": {"type": "array", "minItems": 20, "maxItems": 20,
-                        "items": {"type": "integer", "minimum": 0, "maximum": 4}},
+            "answers": {"type": "array", "minItems": len(clinical.PCL5_ITEMS), "maxItems": len(clinical.PCL5_ITEMS),
+                        "items": {"type": "integer", "minimum": 0, "maximum": clinical.PCL5_ITEM_MAX}},
             "appointment_id": {"type": "integer"}, "patient_id": {"type": "integer"}}}),
-        "responses": {**openapi.ok("outcome with its score 0-80", _OBJ, status=201),
+        "responses": {**openapi.ok(f"outcome with its score 0-{clinical.PCL5_MAX}", _OBJ, status=201),
                       **openapi.error_responses(400, 401, 403, 404, 422)}}},
     "/patients/{id}/outcomes": {"parameters": _ID, "get": {
-        "summary": "PCL-5 scores over time with baseline, change and clinically_meaningful (a fall of 10 or more)",
+        "summary": "PCL-5 scores over time with baseline, change and clinically_meaningful "
+                   f"(a fall of {clinical.MEANINGFUL_FALL} or more)",
         "responses": {**openapi.ok("scores"), **openapi.error_responses(401, 403, 404)}}},
     "/flags": {"get": {"summary": "Open patient flags staff must see today (clinician, front desk, admin)",
                        "responses": {**openapi.ok("flags"), **openapi.error_responses(401, 403)}}},

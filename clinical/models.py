@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from clinic.database import UTCDateTime, utcnow
 from clinic.extensions import db
 from clinic.models import Patient
+from clinical.pcl5 import PCL5_MAX
 
 
 class ClearanceStatus(str, enum.Enum):
@@ -62,10 +63,10 @@ class Clearance(db.Model):
 
 
 class OutcomeScore(db.Model):
-    """A PCL-5 (see clinical.pcl5: 20 items, 0-4 each, total 0-80) filled in before a treatment."""
+    """A PCL-5 (its items and scale in clinical.pcl5) filled in before a treatment."""
 
     __tablename__ = "outcome_scores"
-    __table_args__ = (CheckConstraint("score BETWEEN 0 AND 80", name="score_range"),)
+    __table_args__ = (CheckConstraint(f"score BETWEEN 0 AND {PCL5_MAX}", name="score_range"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)

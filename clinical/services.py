@@ -18,11 +18,11 @@ from clinic.errors import Conflict, ValidationError
 from clinic.extensions import db
 from clinic.models import Patient, User
 from clinic.settings import clinic_zone
-from clinical import crisis, hooks
+from clinical import crisis, hooks, states
 from clinical.intake import (CRISIS_FLAG, INTAKE_QUESTIONS, QUESTIONS_BY_KEY, TEXT_MAX, Question, concerns,  # noqa: F401
                              questions_for_review, read_intake_answers, signals_crisis)
 from clinical.models import Clearance, ClearanceStatus, Intake, OutcomeScore, PatientFlag
-from clinical.pcl5 import (INSTRUMENTS, MEANINGFUL_FALL, PCL5_ITEMS, PCL5_MAX, PCL5_SCALE,  # noqa: F401
+from clinical.pcl5 import (INSTRUMENTS, MEANINGFUL_FALL, PCL5_ITEM_MAX, PCL5_ITEMS, PCL5_MAX, PCL5_SCALE,  # noqa: F401
                            OutcomeSummary, read_pcl5_answers)
 
 
@@ -167,7 +167,7 @@ def _decide(actor: User, patient: Patient, current: Clearance | None, now: datet
 
 def _end(clearance: Clearance, status: ClearanceStatus, actor: User, now: datetime, reason: str) -> None:
     """A decision stops being in force: withdrawn by a clinician or superseded by a later one."""
-    clearance.status = status.value
+    states.move(clearance, status)
     clearance.withdrawn_at, clearance.withdrawn_by_id, clearance.withdrawn_reason = now, actor.id, reason
 
 
@@ -224,7 +224,7 @@ def upcoming_treatments(patient: Patient, now: datetime | None = None) -> list:
 
 def record_outcome(actor: User, patient: Patient, *, answers, instrument: str = "pcl5",
                    appointment=None, now: datetime | None = None) -> OutcomeScore:
-    """Score a PCL-5 (0-80) and keep it with its answers, optionally tied to the treatment it came before."""
+    """Score a PCL-5 (0 to PCL5_MAX) and keep it with its answers, optionally tied to the treatment it came before."""
     if instrument not in INSTRUMENTS:
         message = "The only questionnaire we record is the PCL-5 (instrument \"pcl5\")."
         raise ValidationError(message, fields={"instrument": message})

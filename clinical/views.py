@@ -13,7 +13,7 @@ from wtforms import (DateField, HiddenField, IntegerField, RadioField, SelectCho
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from clinic import audit, formatting, inbound
+from clinic import audit, formatting, inbound, navigation
 from clinic.database import utcnow
 from clinic.auth_context import roles_required
 from clinic.errors import DomainError
@@ -25,6 +25,9 @@ from clinical import crisis, hooks, services as clinical
 from clinical.models import Clearance, PatientFlag
 
 bp = Blueprint("clinical", __name__)
+navigation.add(bp, navigation.Link("clinical.intake", "Intake", 34, navigation.roles(Role.patient)),
+               navigation.Link("clinical.progress", "Progress", 36, navigation.roles(Role.patient)),
+               navigation.Link("clinical.intakes", "Intakes", 52, navigation.roles(Role.clinician, Role.admin)))
 CLINICAL_VIEWERS = (Role.clinician, Role.admin)
 YES_NO = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
 
@@ -118,6 +121,7 @@ class Chart:
     gridlines: list[tuple[int, float]]
     baseline_y: float | None
     threshold_y: float | None
+    scale_max: int  # the highest score the instrument gives (clinical.pcl5)
 
     @property
     def polyline(self) -> str:
@@ -139,8 +143,9 @@ def pcl5_chart(summary: clinical.OutcomeSummary) -> Chart | None:
     points = [ChartPoint(x(i), y(s.score), s.score, formatting.long_date(s.taken_at, clinic_zone(), weekday=False))
               for i, s in enumerate(summary.scores)]
     threshold = summary.baseline - clinical.MEANINGFUL_FALL
-    return Chart(width, height, left, right, points, [(v, y(v)) for v in range(0, clinical.PCL5_MAX + 1, 20)],
-                 y(summary.baseline), y(threshold) if threshold >= 0 else None)
+    gridlines = [(v, y(v)) for v in range(0, clinical.PCL5_MAX + 1, max(1, clinical.PCL5_MAX // 4))]
+    return Chart(width, height, left, right, points, gridlines, y(summary.baseline),
+                 y(threshold) if threshold >= 0 else None, clinical.PCL5_MAX)
 
 
 # --- patient pages ------------------------------------------------------------------------------------------------

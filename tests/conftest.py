@@ -1,30 +1,29 @@
-"""Test fixtures: a real database per test (SQLite file, or PostgreSQL when CLINIC_TEST_DB=postgresql),
-factories with defaults, and a guard that fails any test reaching a server off this machine."""
+"""Test fixtures: a real database per test (SQLite file, or PostgreSQL when CLINIC_TEST_DB=postgresql), a real
+local Stripe emulator, the browser fixtures of tests/browser.py, and a guard that fails any test reaching a server
+off this machine. Test data and signing in: tests/factories.py."""
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import socket
 import subprocess
 import sys
 import time as time_module
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, delete, text
 
-from booking.holidays import federal_holidays_between
 from clinic import create_app
 from clinic.extensions import db
 
+from tests.browser import browser, live_server, page  # noqa: F401  (fixtures for every page test)
+from tests.factories import free_port, STRIPE_SECRET_KEY
+
 BACKEND = "postgresql" if os.environ.get("CLINIC_TEST_DB") == "postgresql" else "sqlite"
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-DEMO_PASSWORD = "demo-clinic-2026"
-NEW_YORK = ZoneInfo("America/New_York")
 
 
 # --- no outside servers -------------------------------------------------------------------------------------------
@@ -117,69 +116,36 @@ def ctx(app):
 
 
 @pytest.fixture
-def demo(app):
-    """The demo clinic of `flask seed-demo`."""
+def demo(app, request):
+    """The demo clinic of `flask seed-demo`, open on federal holidays unless the test is marked `holidays`: a test
+    books weeks ahead from a day near today, and must pass the same in December as in June. Closures themselves
+    are tested where they are made (tests/booking/test_closures.py)."""
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
+    if request.node.get_closest_marker("holidays") is None:
+        _open_on_federal_holidays(app)
     return app
 
 
+def _open_on_federal_holidays(app) -> None:
+    from booking.holidays import federal_holidays_between
+    from booking.models import Closure
+    with app.app_context():
+        today = date.today()
+        holidays = {day for day, _name in federal_holidays_between(today - timedelta(days=7), today + timedelta(days=600))}
+        db.session.execute(delete(Closure).where(Closure.clinician_id.is_(None), Closure.starts_on == Closure.ends_on,
+                                                 Closure.starts_on.in_(holidays)))
+        db.session.commit()
+        db.session.remove()
+
+
 # --- helpers ------------------------------------------------------------------------------------------------------
-
-def next_weekday(weekday: int, weeks_ahead: int = 1) -> date:
-    """A date at least a few days ahead, on the given weekday (0 = Monday), never a federal holiday (the demo
-    clinic is closed on those)."""
-    today = date.today()
-    day = today + timedelta(days=(weekday - today.weekday()) % 7 + 7 * weeks_ahead)
-    while any(day == holiday for holiday, _name in federal_holidays_between(day, day)):
-        day += timedelta(days=7)
-    return day
-
-
-def at(day: date, hour: int, minute: int = 0, zone: ZoneInfo = NEW_YORK) -> str:
-    return datetime.combine(day, time(hour, minute), zone).isoformat()
-
-
-def csrf_from(html: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or \
-        re.search(r'name="csrf-token" content="([^"]+)"', html)
-    assert match, "no CSRF token on the page"
-    return match.group(1)
-
-
-def api_token(client, email: str, password: str = DEMO_PASSWORD) -> dict:
-    response = client.post("/api/v1/tokens", json={"email": email, "password": password})
-    assert response.status_code == 201, response.json
-    return {"Authorization": f"Bearer {response.json['token']}"}
-
-
-def guest_booking(day: date, hour: int, minute: int = 0, email: str = "guest@example.com", **extra) -> dict:
-    body = {"service": "consultation", "start": at(day, hour, minute),
-            "patient": {"name": "Casey Guest", "email": email, "phone": "617 555 0199"}}
-    body.update(extra)
-    return body
-
-
-DRIVER = {"name": "Robin Driver", "phone": "617 555 0123", "relationship": "partner"}
-
-
-def clear_patient(client, patient_id: int, protocols=("iv-induction", "iv-maintenance"), **extra) -> None:
-    headers = api_token(client, "dr.rivera@clinic.test")
-    body = {"protocols": list(protocols), "diagnosis_codes": ["F43.12"], "notes": "cleared after evaluation", **extra}
-    response = client.post(f"/api/v1/patients/{patient_id}/clearance", json=body, headers=headers)
-    assert response.status_code == 201, response.json
 
 
 # --- Stripe: a real localstripe ----------------------------------------------------------------------------------
 
 ROOT = Path(__file__).resolve().parents[1]
-STRIPE_SECRET_KEY = "sk_test_localstripe"
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,9 @@
-"""The app served by gunicorn on a test's database, for tests that need several worker processes racing."""
+"""Processes the tests start as `make run` does: the app served by gunicorn on a test's database (for tests that need
+several worker processes racing), and helpers to wait for a port and to stop a process."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time as time_module
@@ -13,7 +15,7 @@ import pytest
 import requests
 
 from clinic.extensions import db
-from tests.conftest import free_port
+from tests.factories import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 ACCESS_FORMAT = "%(p)s %(m)s %(U)s %(s)s"  # worker pid, method, path, status
@@ -60,7 +62,7 @@ def gunicorn(app, database_url: str, folder: Path, workers: int = 4, threads: in
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_serving(base, process, log_path)
+        wait_until_serving(base, process, log_path)
         _wait_for_every_worker(base, folder, workers)
         yield base
     finally:
@@ -88,7 +90,7 @@ def _wait_for_every_worker(base: str, folder: Path, workers: int, seconds: float
         sent += 2 * workers
 
 
-def _wait_until_serving(base: str, process: subprocess.Popen, log: Path, seconds: float = 120) -> None:
+def wait_until_serving(base: str, process: subprocess.Popen, log: Path, seconds: float = 120) -> None:
     deadline = time_module.monotonic() + seconds
     while time_module.monotonic() < deadline:
         if process.poll() is not None:
@@ -100,3 +102,23 @@ def _wait_until_serving(base: str, process: subprocess.Popen, log: Path, seconds
             pass
         time_module.sleep(0.2)
     pytest.fail(f"gunicorn did not answer within {seconds} s:\n{log.read_text()}")
+
+
+def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 20) -> None:
+    deadline = time_module.monotonic() + seconds
+    while time_module.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()[0]
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time_module.sleep(0.1)
+    pytest.fail(f"nothing listened on {port}")
+
+def stop_process(process: subprocess.Popen) -> str:
+    process.terminate()
+    try:
+        output, _ = process.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate(timeout=5)
+    return output or ""

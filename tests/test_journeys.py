@@ -31,16 +31,12 @@ from playwright.sync_api import sync_playwright
 from clinic import accounts, create_app
 from clinic.extensions import db
 from clinic.models import Role
-from tests.billing.conftest import GOOD, THREE_D_SECURE, card, intents_for
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, fill_driver, PHONE, type_card
+from tests.factories import (answers, at, card, DEMO_PASSWORD, DRIVER, free_port, GOOD, intents_for, move_start_to,
+                             next_weekday, refunds_at_stripe, STRIPE_SECRET_KEY, THREE_D_SECURE)
+from tests.gunicorn_server import stop_process, wait_for_port, wait_until_serving
+from tests.conftest import BACKEND, PG_URL, _truncate_all
 from tests.billing.factories import pdf_text
-from tests.billing.test_pay_page import type_card
-from tests.billing.test_refunds import move_start_to, refunds_at_stripe
-from tests.booking.test_browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, fill_driver
-from tests.clinical.test_clinical import answers
-from tests.gunicorn_server import _wait_until_serving
-from tests.clinic.test_dev_mail import _stop, _wait_for_port
-from tests.conftest import (BACKEND, DEMO_PASSWORD, DRIVER, PG_URL, STRIPE_SECRET_KEY, _truncate_all, at, free_port,
-                            next_weekday)
 
 ROOT = Path(__file__).resolve().parents[1]
 AXE = ROOT / ".axe" / "node_modules" / "axe-core" / "axe.min.js"
@@ -99,10 +95,10 @@ def clinic(journey_app, localstripe_url, tmp_path_factory):
     processes = [_start([sys.executable, "-m", "clinic.dev_mail_sink", "--port", str(mail_port), "--folder",
                          str(folder)], env, tmp_path / "sink.log")]
     try:
-        _wait_for_port(mail_port, processes[0])
+        wait_for_port(mail_port, processes[0])
         processes.append(_start([sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4", "--bind",
                                  f"127.0.0.1:{port}", "--timeout", "60", "--graceful-timeout", "3", "wsgi:app"], env, tmp_path / "gunicorn.log"))
-        _wait_until_serving(base, processes[-1], tmp_path / "gunicorn.log")
+        wait_until_serving(base, processes[-1], tmp_path / "gunicorn.log")
         subprocess.run([sys.executable, "-m", "billing.localstripe_server", "--port", localstripe_url.rsplit(":", 1)[1],
                         "--register-webhook", f"{base}/webhooks/stripe"], cwd=ROOT, env=env, check=True, timeout=30)
         processes.append(_start([str(Path(sys.executable).parent / "flask"), "outbox", "send", "--loop",
@@ -110,7 +106,7 @@ def clinic(journey_app, localstripe_url, tmp_path_factory):
         yield base, folder
     finally:
         for process in reversed(processes):
-            _stop(process)
+            stop_process(process)
 
 
 def wait_for_mail(folder: Path, subject: str, to: str, seconds: float = 30) -> email.message.EmailMessage:

@@ -1,5 +1,6 @@
 /*
- * The pay step (/account/pay/...): the card is typed into Stripe's own card field (Stripe.js Elements; the
+ * The card form (templates/billing/_card_form.html) of the pay step (/account/pay/...) and the induction package
+ * (/account/package): the card is typed into Stripe's own card field (Stripe.js Elements; the
  * stand-in localstripe serves in development). A flow that works on real Stripe and the emulator alike:
  *  1. POST /api/v1/setup-intents -> client_secret; stripe.confirmCardSetup(...) -> a PaymentMethod (pm_...);
  *  2. POST the page's pay URL {payment_method}; the server creates and confirms the PaymentIntent;
@@ -53,8 +54,7 @@
     });
     var hold = document.querySelector("[data-hold]");
     if (hold) hold.hidden = true;
-    statusBox.textContent = "Thank you: your payment went through and your treatment is confirmed. " +
-      "We have emailed you the details.";
+    statusBox.textContent = form.dataset.success;
     statusBox.focus();
   }
 

@@ -7,7 +7,7 @@
   "use strict";
 
   var ui = window.ClinicUI;
-  var csrfToken = ui.csrfToken, el = ui.el;
+  var el = ui.el;
 
   var MESSAGE_KEY = "clinic.account.message";
 
@@ -44,26 +44,20 @@
   function cancel(button) {
     if (button.disabled) return;
     button.disabled = true;
-    fetch(button.dataset.cancelUrl, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
-      body: "{}",
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (body) {
-        if (!response.ok) {
-          button.disabled = false;
-          say((body.error && body.error.message) || "We could not cancel that appointment. Please try again.", "error");
-          return;
-        }
-        var text = "Your appointment on " + button.dataset.when + " is cancelled." + refundSentence(body.refund) +
-          " We have emailed you a confirmation.";
-        try { sessionStorage.setItem(MESSAGE_KEY, text); } catch (error) { /* private mode: no message kept */ }
-        window.location.reload();
-      });
+    ui.postJson(button.dataset.cancelUrl, {}).then(function (result) {
+      var body = result.payload;
+      if (result.status < 200 || result.status > 299) {
+        button.disabled = false;
+        say((body.error && body.error.message) || "We could not cancel that appointment. Please try again.", "error");
+        return;
+      }
+      var text = "Your appointment on " + button.dataset.when + " is cancelled." + refundSentence(body.refund) +
+        " We have emailed you a confirmation.";
+      try { sessionStorage.setItem(MESSAGE_KEY, text); } catch (error) { /* private mode: no message kept */ }
+      window.location.reload();
     }).catch(function () {
       button.disabled = false;
-      say("We could not reach the clinic. Please check your connection and try again.", "error");
+      say(ui.OFFLINE, "error");
     });
   }
 

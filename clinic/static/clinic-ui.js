@@ -1,5 +1,5 @@
 /*
- * Small helpers shared by the pages' scripts (book.js, treatments.js, account.js): loaded first, as
+ * Small helpers shared by the pages' scripts (slot-picker.js, book.js, treatments.js, account.js): loaded first, as
  * window.ClinicUI.
  *
  * Times are the clinic's wall-clock times: the API gives each start as ISO 8601 with the clinic's
@@ -80,6 +80,27 @@
     return button;
   }
 
+  /* POST a JSON body with the session's CSRF header; resolves to {status, payload} whatever the status. */
+  function postJson(url, body) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
+      body: JSON.stringify(body),
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (payload) {
+        return { status: response.status, payload: payload };
+      });
+    });
+  }
+
+  /* The API's error of a refused postJson answer ({message, code, fields}), or a general one. */
+  function failure(result) {
+    return result.payload.error || { message: "Something went wrong on our side. Please try again.", fields: {} };
+  }
+
+  var OFFLINE = "We could not reach the clinic. Please check your connection and try again.";
+
   /* Follow only a link on this site, whatever host the API wrote into it. */
   function sameSitePath(url) {
     var parsed = new URL(url, window.location.href);
@@ -107,5 +128,6 @@
   window.ClinicUI = {
     csrfToken: csrfToken, el: el, wallClock: wallClock, timeLabel: timeLabel, calendarDate: calendarDate,
     addDays: addDays, dayLabel: dayLabel, shortDayLabel: shortDayLabel, instantDate: instantDate, dayButton: dayButton, sameSitePath: sameSitePath, press: press, arrowKeys: arrowKeys,
+    postJson: postJson, failure: failure, OFFLINE: OFFLINE,
   };
 })();

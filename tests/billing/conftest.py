@@ -1,33 +1,10 @@
-"""Billing fixtures: a real localstripe server for the session, cards made at it, a cleared patient's hold."""
+"""Billing fixtures: a cleared patient's hold, and the served app talking to the local Stripe emulator."""
 from __future__ import annotations
 
 import pytest
-import requests
 
-from tests.booking.test_treatments_api import book, patient_login
-from tests.conftest import STRIPE_SECRET_KEY as SECRET_KEY, clear_patient, next_weekday
-
-GOOD, DECLINED, THREE_D_SECURE = "4242424242424242", "4000000000000341", "4000002500003155"
-
-
-def stripe_get(base: str, path: str, **params) -> dict:
-    response = requests.get(f"{base}{path}", params=params, auth=(SECRET_KEY, ""), timeout=5)
-    assert response.ok, response.text
-    return response.json()
-
-
-def card(base: str, number: str = GOOD) -> str:
-    """A PaymentMethod made at localstripe, as Stripe.js would make it in the browser."""
-    response = requests.post(f"{base}/v1/payment_methods", auth=(SECRET_KEY, ""), timeout=5, data={
-        "type": "card", "card[number]": number, "card[exp_month]": "12", "card[exp_year]": "2034",
-        "card[cvc]": "123"})
-    assert response.ok, response.text
-    return response.json()["id"]
-
-
-def intents_for(base: str, payment_id: int) -> list[dict]:
-    found = stripe_get(base, "/v1/payment_intents", limit=100)["data"]
-    return [pi for pi in found if pi["metadata"].get("payment_id") == str(payment_id)]
+from tests.browser import serving
+from tests.factories import book, clear_patient, next_weekday, patient_login
 
 
 @pytest.fixture
@@ -39,3 +16,10 @@ def held(stripe_app):
     response = book(client, headers, next_weekday(1))
     assert response.status_code == 201, response.json
     return client, headers, response.json["appointment"]
+
+
+@pytest.fixture
+def live_server(stripe_app):
+    """For billing's page tests, the app that talks to the local Stripe emulator."""
+    with serving(stripe_app) as base:
+        yield base

@@ -16,11 +16,7 @@ from clinic.extensions import db
 from clinic.formatting import long_date
 from clinic.models import AuditEvent, User
 from clinic.settings import clinic_zone
-from tests.billing.conftest import stripe_get
-from tests.billing.test_refunds import paid
-from tests.booking.test_pages import sign_in
-from tests.clinic.test_every_page import sign_in as sign_in_role
-from tests.conftest import api_token, csrf_from
+from tests.factories import api_token, csrf_from, paid, sign_in, signed_in, stripe_get
 
 BILLING = "billing@clinic.test"
 
@@ -55,7 +51,7 @@ def test_billing_staff_see_the_payment_its_appointment_and_totals(one_paid):
 
 
 def test_an_administrator_sees_the_page_too(one_paid, stripe_app):
-    client, _ = sign_in_role(stripe_app, "admin")
+    client, _ = signed_in(stripe_app, "admin")
     response = client.get("/billing")
     assert response.status_code == 200 and 'id="payment-1"' in response.get_data(as_text=True)
 

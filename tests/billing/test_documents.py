@@ -1,7 +1,6 @@
 """Every billing document rendered through the real engine, its text read back with pdftotext."""
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 from datetime import date
 
@@ -11,9 +10,7 @@ from billing.documents import Diagnosis, SuperbillLine, estimate_pdf, superbill_
 from billing.receipts import receipt_pdf
 from tests.billing.factories import (KETAMINE, a_receipt, a_refund_receipt, a_superbill, an_estimate, pdf_rows,
                                      pdf_text)
-
-needs_engine = pytest.mark.skipif(not shutil.which("wkhtmltopdf") or not shutil.which("pdftotext"),
-                                  reason="needs wkhtmltopdf and poppler-utils (make system-packages)")
+from tests.factories import needs_engine
 
 
 @needs_engine

@@ -11,8 +11,7 @@ from billing.models import Estimate
 from booking.models import Service
 from clinic.extensions import db
 from tests.billing.factories import pdf_text
-from tests.booking.test_treatments_api import book, patient_login
-from tests.conftest import DRIVER, api_token, at, clear_patient, next_weekday
+from tests.factories import api_token, at, book, clear_patient, DRIVER, next_weekday, patient_login
 
 
 def book_series(client, headers):

@@ -68,14 +68,14 @@ def test_admin_edits_identifiers_and_a_bad_npi_is_refused(demo, client):
 
     from clinic.accounts import enable_totp, find_user
     from clinic.models import ClinicSettings, Clinician
-    from tests.clinic.test_foundation import login
-    from tests.conftest import csrf_from
+    from tests.factories import sign_in
+    from tests.factories import csrf_from
     with demo.app_context():
         secret = pyotp.random_base32()
         enable_totp(find_user("admin@clinic.test"), secret, pyotp.TOTP(secret).now())
         rivera = db.session.scalar(select(Clinician).where(Clinician.name == "Dr. Maya Rivera")).id
         db.session.commit()
-    login(client, "admin@clinic.test")
+    sign_in(client, "admin@clinic.test", expect=None)
     page = client.get("/login/verify").get_data(as_text=True)
     client.post("/login/verify", data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_from(page)})
     response = client.get("/admin/")

@@ -8,29 +8,7 @@ from sqlalchemy import select
 from billing.models import PackageCredit, Payment
 from clinic.extensions import db
 from clinic.models import ClinicSettings
-from tests.billing.conftest import DECLINED, card, intents_for
-from tests.billing.test_refunds import move_start_to
-from tests.booking.test_treatments_api import DRIVER, patient_login
-from tests.conftest import api_token, clear_patient, next_weekday
-
-
-def cleared_patient(app):
-    client = app.test_client()
-    headers, patient_id = patient_login(client)
-    clear_patient(client, patient_id)
-    return client, headers
-
-
-def buy(client, headers, base, number=None):
-    method = card(base, number) if number else card(base)
-    return client.post("/api/v1/packages", headers=headers, json={"payment_method": method})
-
-
-def book_series(client, headers):
-    response = client.post("/api/v1/series", headers=headers, json={
-        "protocol": "iv-induction", "first_date": next_weekday(0).isoformat(), "driver": DRIVER})
-    assert response.status_code == 201, response.json
-    return response.json["appointments"]
+from tests.factories import api_token, book_series, buy, card, cleared_patient, DECLINED, intents_for, move_start_to
 
 
 def set_package(app, sessions: int, price_cents: int) -> None:
@@ -89,10 +67,15 @@ def test_cancelling_within_policy_returns_the_credit_and_a_late_one_keeps_it(str
     first, second = book_series(client, headers)[:2]
     preview = client.get(f"/api/v1/appointments/{first['id']}/cancellation", headers=headers).json
     assert preview["refund_cents"] == 0 and "package credit" in preview["policy"] and "48 hours" in preview["policy"]
+    from tests.factories import sign_in
+    page = stripe_app.test_client()
+    sign_in(page, "patient@clinic.test")
+    assert "Cancelling now gives the package credit back" in page.get("/account").get_data(as_text=True)
     cancelled = client.post(f"/api/v1/appointments/{first['id']}/cancel", headers=headers)
     assert cancelled.status_code == 200 and cancelled.json["refund"] is None  # no money moves: the credit does
     assert client.get("/api/v1/packages", headers=headers).json["credits_remaining"] == 1
     move_start_to(stripe_app, second["id"], 20)
+    assert "Cancelling now uses the package credit" in page.get("/account").get_data(as_text=True)
     assert client.post(f"/api/v1/appointments/{second['id']}/cancel", headers=headers).status_code == 200
     package = client.get("/api/v1/packages", headers=headers).json["packages"][0]
     assert (package["used"], package["returned"], package["remaining"]) == (6, 1, 1)
@@ -112,7 +95,7 @@ def test_billing_staff_see_every_package_and_others_only_their_own(stripe_app, l
 
 
 def test_what_is_left_shows_on_the_account_page_and_the_billing_page(stripe_app, localstripe_url):
-    from tests.booking.test_pages import sign_in
+    from tests.factories import sign_in
     client, headers = cleared_patient(stripe_app)
     page = stripe_app.test_client()
     sign_in(page, "patient@clinic.test")
@@ -131,9 +114,9 @@ def test_what_is_left_shows_on_the_account_page_and_the_billing_page(stripe_app,
 
 
 def test_an_administrator_sets_the_package_size_and_price_at_admin(stripe_app, localstripe_url):
-    from tests.clinic.test_every_page import sign_in as sign_in_role
-    from tests.conftest import csrf_from
-    admin, _ = sign_in_role(stripe_app, "admin")
+    from tests.factories import signed_in
+    from tests.factories import csrf_from
+    admin, _ = signed_in(stripe_app, "admin")
     html = admin.get("/admin/").get_data(as_text=True)
     assert 'name="package_price_cents"' in html and 'value="250000"' in html
     with stripe_app.app_context():
@@ -147,3 +130,60 @@ def test_an_administrator_sets_the_package_size_and_price_at_admin(stripe_app, l
     client, headers = cleared_patient(stripe_app)
     package = buy(client, headers, localstripe_url).json["package"]
     assert (package["sessions"], package["price_cents"], package["remaining"]) == (5, 199900, 5)
+
+
+def refund(client, payment_id: int, amount_cents: int):
+    return client.post(f"/api/v1/payments/{payment_id}/refunds", headers=api_token(client, "billing@clinic.test"),
+                       json={"amount_cents": amount_cents, "reason": "package refund"})
+
+
+def test_refunding_an_unused_package_takes_back_every_credit(stripe_app, localstripe_url):
+    from tests.factories import refunds_at_stripe
+    client, headers = cleared_patient(stripe_app)
+    bought = buy(client, headers, localstripe_url).json
+    refunded = refund(client, bought["payment"]["id"], bought["package"]["price_cents"])
+    assert refunded.status_code == 201, refunded.json
+    assert refunds_at_stripe(localstripe_url) == [250000]
+    package = client.get("/api/v1/packages", headers=headers).json["packages"][0]
+    assert (package["taken_back"], package["remaining"]) == (6, 0)
+    assert [s["status"] for s in book_series(client, headers)] == ["pending_payment"] * 6  # no credit left to draw
+
+
+def test_a_package_refund_covering_used_credits_is_refused_and_the_unused_ones_come_back(stripe_app, localstripe_url):
+    from tests.factories import refunds_at_stripe
+    client, headers = cleared_patient(stripe_app)
+    bought = buy(client, headers, localstripe_url).json  # 6 credits for $2,500.00: a credit is worth $416.66
+    sessions = book_series(client, headers)
+    assert client.post(f"/api/v1/appointments/{sessions[0]['id']}/cancel", headers=headers).status_code == 200
+    payment_id = bought["payment"]["id"]
+    too_much = refund(client, payment_id, 41671)  # five credits used: the one unused is worth $2,500 - 5 x $416.66
+    assert too_much.status_code == 422 and too_much.json["error"]["code"] == "refund_covers_used_credits"
+    assert "5 of this package's 6 credits are already used" in too_much.json["error"]["message"]
+    assert "$416.70" in too_much.json["error"]["message"]
+    assert refunds_at_stripe(localstripe_url) == []
+    assert refund(client, payment_id, 41670).status_code == 201
+    package = client.get("/api/v1/packages", headers=headers).json["packages"][0]
+    assert (package["used"], package["returned"], package["taken_back"], package["remaining"]) == (6, 1, 1, 0)
+    assert refunds_at_stripe(localstripe_url) == [41670]
+    assert refund(client, payment_id, 1).json["error"]["code"] == "refund_covers_used_credits"
+
+
+def test_the_package_page_sells_with_the_pay_steps_card_form_only_to_a_cleared_patient(stripe_app, localstripe_url):
+    from tests.factories import sign_in
+    page = stripe_app.test_client()
+    assert page.get("/account/package").status_code in (302, 401)  # signed out: to the sign-in page
+    sign_in(page, "patient@clinic.test")
+    account = page.get("/account").get_data(as_text=True)
+    assert 'id="package-offer"' in account and 'href="/account/package"' in account
+    before = page.get("/account/package")
+    html = before.get_data(as_text=True)
+    assert before.status_code == 200 and 'id="package-needs-clearance"' in html and "data-pay-form" not in html
+    cleared_patient(stripe_app)
+    after = page.get("/account/package")
+    html = after.get_data(as_text=True)
+    assert 'data-pay-form data-pay-url="/api/v1/packages"' in html and "Pay $2,500.00" in html
+    assert "6 IV ketamine infusions for $2,500.00" in html and "You have no\n      package yet." in html
+    assert f"script-src 'self' {localstripe_url}" in after.headers["Content-Security-Policy"]
+    staff = stripe_app.test_client()
+    sign_in(staff, "billing@clinic.test")
+    assert staff.get("/account/package").status_code in (403, 404)

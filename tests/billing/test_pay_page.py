@@ -4,31 +4,16 @@ The page's Content-Security-Policy allows exactly the emulator's origin besides 
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from booking.models import Appointment
 from clinic.extensions import db
-from tests.billing.conftest import GOOD, THREE_D_SECURE
-from tests.booking.test_browser import CHROMIUM, browser, fill_driver, page, sign_in_cleared_patient  # noqa: F401
+from tests.browser import fill_driver, sign_in_cleared_patient, type_card
+from tests.factories import GOOD, THREE_D_SECURE
 
 pytestmark = [pytest.mark.browser]
-
-
-@pytest.fixture
-def live_server(stripe_app):
-    server = make_server("127.0.0.1", 0, stripe_app, threaded=True)
-    base = f"http://127.0.0.1:{server.server_port}"
-    stripe_app.config["PUBLIC_URL"] = base
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield base
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
 
 
 def hold_a_treatment(page, live_server, stripe_app) -> None:
@@ -41,13 +26,6 @@ def hold_a_treatment(page, live_server, stripe_app) -> None:
     fill_driver(page, "one")
     form.get_by_role("button", name="Hold this treatment").click()
     page.wait_for_url(re.compile(r"/account/pay/appointments/\d+$"))
-
-
-def type_card(page, number: str) -> None:
-    field = page.locator("[data-card-element]")
-    for placeholder, value in (("number", number), ("exp_month", "12"), ("exp_year", "34"), ("cvc", "123"),
-                               ("postal_code", "10001")):
-        field.get_by_placeholder(placeholder, exact=True).fill(value)
 
 
 def only_appointment(app) -> Appointment:
@@ -79,3 +57,18 @@ def test_three_d_secure_is_passed_in_the_dialog_and_the_treatment_confirmed(page
     page.get_by_text("your treatment is confirmed").wait_for()
     assert only_appointment(stripe_app).status == "confirmed"
     assert page.console.errors == []
+
+
+def test_a_cleared_patient_buys_the_induction_package_through_the_same_card_field(page, live_server, stripe_app,
+                                                                                  localstripe_url):
+    sign_in_cleared_patient(page, live_server, stripe_app)
+    page.get_by_role("link", name="Prepaid induction package").click()
+    page.wait_for_url(f"{live_server}/account/package")
+    policy = page.request.get(page.url).headers["content-security-policy"]
+    assert f"script-src 'self' {localstripe_url};" in policy
+    type_card(page, GOOD)
+    page.get_by_role("button", name="Pay $2,500.00").click()
+    page.get_by_text("your package is paid").wait_for()
+    assert page.console.errors == []
+    page.goto(f"{live_server}/account")
+    assert "6</strong> prepaid IV infusions" in page.locator("#package-credits").inner_html()

@@ -8,14 +8,8 @@ from sqlalchemy import select
 from billing.models import LedgerEntry, Payment
 from clinic.extensions import db
 from clinic.models import OutboxMessage
-from tests.billing.conftest import DECLINED, GOOD, SECRET_KEY, THREE_D_SECURE, card, intents_for
-from tests.conftest import DRIVER, clear_patient, next_weekday
-from tests.booking.test_treatments_api import patient_login
-
-
-def pay(client, headers, appointment_id: int, payment_method: str):
-    return client.post(f"/api/v1/appointments/{appointment_id}/pay", json={"payment_method": payment_method},
-                       headers=headers)
+from tests.factories import (card, clear_patient, DECLINED, DRIVER, GOOD, intents_for, next_weekday, patient_login,
+                             pay, STRIPE_SECRET_KEY as SECRET_KEY, THREE_D_SECURE)
 
 
 def test_good_card_pays_the_full_price_confirms_and_cannot_pay_again(held, localstripe_url, stripe_app):

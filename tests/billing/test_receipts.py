@@ -12,13 +12,7 @@ from clinic.extensions import db
 from clinic.formatting import long_date
 from clinic.models import AuditEvent
 from tests.billing.factories import pdf_text
-from tests.billing.test_documents import needs_engine
-from tests.billing.test_pay_page import live_server  # noqa: F401  (fixture)
-from tests.billing.test_refunds import paid
-from tests.booking.test_browser import browser, page  # noqa: F401  (fixtures)
-from tests.clinical.test_clinical import second_patient
-from tests.booking.test_treatments_api import patient_login
-from tests.conftest import DEMO_PASSWORD, api_token
+from tests.factories import a_patient, api_token, DEMO_PASSWORD, needs_engine, paid, patient_login
 
 
 def service_day(appointment: dict) -> str:
@@ -57,7 +51,7 @@ def test_the_receipt_shows_amount_patient_date_of_service_and_card(held, localst
 def test_only_the_patient_and_billing_staff_get_the_receipt(held, localstripe_url, stripe_app):
     client, headers, appointment, payment = paid(held, localstripe_url)
     url = f"/api/v1/payments/{payment['id']}/receipt.pdf"
-    second_patient(stripe_app)
+    a_patient(stripe_app)
     other, _ = patient_login(client, "second@example.com")
     for stranger in (other, api_token(client, "frontdesk@clinic.test"), api_token(client, "dr.rivera@clinic.test")):
         refused = client.get(url, headers=stranger)
@@ -80,7 +74,7 @@ def test_a_refund_has_its_own_receipt(held, localstripe_url, stripe_app, tmp_pat
     for expected in ("REFUND RECEIPT", "Pat Jordan", service_day(appointment), "Paid on", "$475.00",
                      "Refund to your card $100.00", "Visa ending in 4242", "re_"):
         assert expected in text
-    second_patient(stripe_app)
+    a_patient(stripe_app)
     other, _ = patient_login(client, "second@example.com")
     assert client.get(listed[0]["receipt_url"], headers=other).status_code == 404
     assert client.get(listed[0]["receipt_url"], headers=api_token(client, "frontdesk@clinic.test")).status_code == 404
@@ -88,8 +82,8 @@ def test_a_refund_has_its_own_receipt(held, localstripe_url, stripe_app, tmp_pat
 
 
 def test_a_failed_attempt_has_no_receipt(held, localstripe_url):
-    from tests.billing.conftest import DECLINED, card
-    from tests.billing.test_payments import pay
+    from tests.factories import DECLINED, card
+    from tests.factories import pay
     client, headers, appointment = held
     assert pay(client, headers, appointment["id"], card(localstripe_url, DECLINED)).status_code == 402
     failed = client.get("/api/v1/payments", headers=headers).json["payments"][0]

@@ -12,29 +12,7 @@ from billing.models import LedgerEntry, Payment, Refund
 from booking.models import Appointment
 from clinic.database import utcnow
 from clinic.extensions import db
-from tests.billing.conftest import card, stripe_get
-from tests.billing.test_payments import pay
-from tests.conftest import api_token
-
-
-def paid(held, localstripe_url) -> tuple:
-    client, headers, appointment = held
-    response = pay(client, headers, appointment["id"], card(localstripe_url))
-    assert response.status_code == 200, response.json
-    return client, headers, appointment, response.json["payment"]
-
-
-def refunds_at_stripe(base: str) -> list[int]:
-    return [r["amount"] for r in stripe_get(base, "/v1/refunds", limit=100)["data"]]
-
-
-def move_start_to(app, appointment_id: int, hours_ahead: float) -> None:
-    with app.app_context():
-        row = db.session.get(Appointment, appointment_id)
-        length = row.ends_at - row.starts_at
-        row.starts_at = utcnow() + timedelta(hours=hours_ahead)
-        row.ends_at = row.starts_at + length
-        db.session.commit()
+from tests.factories import api_token, card, move_start_to, paid, pay, refunds_at_stripe, stripe_get
 
 
 def test_cancelling_a_week_ahead_refunds_in_full_at_stripe(held, localstripe_url):
@@ -109,7 +87,7 @@ def test_a_payment_that_succeeds_after_the_hold_was_released_is_refunded_and_the
                                                                                                stripe_app):
     from booking import services as booking_services
     from clinic.models import OutboxMessage
-    from tests.billing.conftest import SECRET_KEY, THREE_D_SECURE
+    from tests.factories import STRIPE_SECRET_KEY as SECRET_KEY, THREE_D_SECURE
     import requests
 
     client, headers, appointment = held
@@ -118,6 +96,8 @@ def test_a_payment_that_succeeds_after_the_hold_was_released_is_refunded_and_the
         db.session.get(Appointment, appointment["id"]).hold_expires_at = utcnow() - timedelta(minutes=1)
         booking_services.expire_holds()
         db.session.commit()
+    from tests.factories import take_the_place
+    take_the_place(client, appointment["start"])  # and its place was taken (a free place is confirmed after all)
     requests.post(f"{localstripe_url}/v1/payment_intents/{secret.split('_secret_')[0]}/_authenticate",
                   params={"success": "true"}, data={"client_secret": secret}, auth=(SECRET_KEY, ""),
                   timeout=5).raise_for_status()
@@ -146,7 +126,7 @@ def test_rescheduling_keeps_the_payment(held, localstripe_url):
 
 def test_reconcile_prints_every_difference_between_the_ledger_and_stripe(held, localstripe_url, stripe_app):
     import requests
-    from tests.billing.conftest import SECRET_KEY
+    from tests.factories import STRIPE_SECRET_KEY as SECRET_KEY
     client, headers, appointment, payment = paid(held, localstripe_url)
     today = utcnow().date()
     days = ["stripe", "reconcile", "--from", (today - timedelta(days=1)).isoformat(),
@@ -159,3 +139,18 @@ def test_reconcile_prints_every_difference_between_the_ledger_and_stripe(held, l
     differs = stripe_app.test_cli_runner().invoke(args=days)
     assert differs.exit_code == 1
     assert "Stripe refund re_" in differs.output and "$5.00 is not in the ledger" in differs.output
+
+
+def test_the_refund_is_shown_in_dollars_before_the_patient_confirms_the_cancellation(held, localstripe_url, stripe_app):
+    from tests.factories import sign_in
+    client, headers, appointment, payment = paid(held, localstripe_url)
+    page = stripe_app.test_client()
+    sign_in(page, "patient@clinic.test")
+    account = page.get("/account").get_data(as_text=True)
+    assert "Cancelling now refunds <strong>$475.00</strong> of the\n  $475.00 you paid." in account
+    move_start_to(stripe_app, appointment["id"], 21)
+    manage_url = client.get(f"/api/v1/appointments/{appointment['id']}", headers=headers).json["appointment"]["manage_url"]
+    manage = stripe_app.test_client().get(manage_url.replace("http://127.0.0.1:5000", "")).get_data(as_text=True)
+    assert "Cancelling now refunds <strong>$237.50</strong> of the\n  $475.00 you paid." in manage
+    assert "Cancelling now refunds" in page.get("/account").get_data(as_text=True)
+    assert refunds_at_stripe(localstripe_url) == []  # shown, nothing done

@@ -30,8 +30,8 @@ from clinical.models import Clearance
 from clinic import accounts
 from clinic.extensions import db
 from clinic.models import Patient, Role, User
-from tests.billing.conftest import DECLINED, GOOD, SECRET_KEY, card
-from tests.conftest import DEMO_PASSWORD, DRIVER, NEW_YORK, at, next_weekday
+from tests.factories import (at, card, DECLINED, DEMO_PASSWORD, DRIVER, GOOD, NEW_YORK, next_weekday,
+                             STRIPE_SECRET_KEY as SECRET_KEY)
 from tests.gunicorn_server import gunicorn
 
 OPERATIONS = int(os.environ.get("SOAK_OPERATIONS", "300"))

@@ -13,10 +13,8 @@ from booking.models import Appointment
 from clinic.extensions import db
 from clinic.models import AuditEvent, ClinicSettings, Clinician
 from clinic.settings import clinic_zone
-from tests.billing.conftest import card
+from tests.factories import api_token, card, NEW_YORK, patient_login
 from tests.billing.factories import pdf_text
-from tests.booking.test_treatments_api import patient_login
-from tests.conftest import NEW_YORK, api_token
 
 NAME, ADDRESS = "Zoë Ñúñez-O'Brien", "45 Oak Avenue, Apt 2\nSpringfield, MA 01103"
 
@@ -147,7 +145,7 @@ def test_patients_cannot_issue_and_see_only_their_own(paid_visit):
 
 
 def _another_patient(client):
-    from tests.conftest import DEMO_PASSWORD
+    from tests.factories import DEMO_PASSWORD
     made = client.post("/api/v1/users", json={})  # not an endpoint: patients come from booking a consultation
     assert made.status_code in (404, 405)
     from clinic import accounts
@@ -186,8 +184,8 @@ def test_a_refund_after_issuing_voids_it_and_issues_a_new_number(paid_visit, loc
 
 
 def test_pages_show_missing_details_issue_and_list_and_take_requests(paid_visit, stripe_app):
-    from tests.booking.test_pages import sign_in
-    from tests.conftest import csrf_from
+    from tests.factories import sign_in
+    from tests.factories import csrf_from
     client, _, patient_id, appointment_id, _, start = paid_visit
     complete(client, appointment_id)
     with stripe_app.app_context():

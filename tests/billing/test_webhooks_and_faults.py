@@ -2,9 +2,6 @@
 and Stripe failing on purpose (a tiny server answering 500 or hanging): 503 with a sentence, nothing changed."""
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -19,17 +16,8 @@ from werkzeug.serving import make_server
 from billing.models import LedgerEntry, Payment, Refund, StripeEvent
 from clinic.database import utcnow
 from clinic.extensions import db
-from tests.billing.conftest import SECRET_KEY, THREE_D_SECURE, card, intents_for, stripe_get
-from tests.billing.test_payments import pay
-from tests.conftest import free_port
-
-
-def signed(app, event: dict, secret: str | None = None) -> tuple[bytes, dict]:
-    payload = json.dumps(event).encode()
-    stamp = int(time.time())
-    key = (secret or app.config["STRIPE_WEBHOOK_SECRET"]).encode()
-    signature = hmac.new(key, b"%d.%s" % (stamp, payload), hashlib.sha256).hexdigest()
-    return payload, {"Stripe-Signature": f"t={stamp},v1={signature}", "Content-Type": "application/json"}
+from tests.factories import (card, free_port, intents_for, pay, signed, stripe_get, STRIPE_SECRET_KEY as SECRET_KEY,
+                             THREE_D_SECURE)
 
 
 def authenticated_intent(held, base: str) -> tuple[dict, dict]:
@@ -193,7 +181,7 @@ def paid_then_broken(held, localstripe_url, stripe_app):
 @pytest.mark.parametrize("broken_stripe", ["500"], indirect=True)
 def test_a_refund_while_stripe_is_down_is_kept_pending_never_sent_twice_and_settled_by_sync(
         paid_then_broken, broken_stripe, stripe_app):
-    from tests.conftest import api_token
+    from tests.factories import api_token
     client, payment = paid_then_broken
     billing = api_token(client, "billing@clinic.test")
     url = f"/api/v1/payments/{payment['id']}/refunds"
@@ -211,3 +199,27 @@ def test_a_refund_while_stripe_is_down_is_kept_pending_never_sent_twice_and_sett
     assert stripe_get(broken_stripe, "/v1/refunds")["data"] == []
     retry = client.post(url, headers=billing, json={"amount_cents": payment["amount_cents"], "reason": "goodwill"})
     assert retry.status_code == 201 and retry.json["refund"]["status"] == "succeeded"
+
+
+def test_an_event_whose_handling_failed_is_not_marked_done_so_the_retry_settles_it(held, localstripe_url, stripe_app,
+                                                                                    monkeypatch):
+    from sqlalchemy.exc import OperationalError
+    from billing import services
+    appointment, intent = authenticated_intent(held, localstripe_url)
+    event = {"id": "evt_retried", "object": "event", "type": "payment_intent.succeeded", "data": {"object": intent}}
+    payload, headers = signed(stripe_app, event)
+    settle = services.apply_intent
+
+    def locked_once(*args, **kwargs):  # the database refuses the first time (a lock held elsewhere)
+        monkeypatch.setattr(services, "apply_intent", settle)
+        raise OperationalError("UPDATE payments", {}, Exception("database is locked"))
+    monkeypatch.setattr(services, "apply_intent", locked_once)
+    first = stripe_app.test_client().post("/webhooks/stripe", data=payload, headers=headers)
+    assert first.status_code == 409  # not 2xx: Stripe sends it again
+    assert counts(stripe_app) == (0, 0)
+    again = stripe_app.test_client().post("/webhooks/stripe", data=payload, headers=headers)
+    assert again.status_code == 200 and again.json["duplicate"] is False
+    assert counts(stripe_app) == (1, 1)
+    client, headers_, _ = held
+    status = client.get(f"/api/v1/appointments/{appointment['id']}", headers=headers_).json["appointment"]["status"]
+    assert status == "confirmed"

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import select
 
 from booking import queries, schedule, slots
-from booking.models import Appointment, Chair, ClinicianHours, Closure, Reservation, Service
+from booking.models import Appointment, Chair, ClinicianHours, Closure, Service
 from booking.serialize import LocalTimes
 from clinic.database import epoch_micros, utcnow
 from clinic.extensions import db
 from clinic.models import ClinicSettings, OpeningHours, Patient
-from tests.conftest import DRIVER, api_token, guest_booking, next_weekday
+from tests.factories import api_token, appointment_row, DRIVER, guest_booking, next_weekday
 
 MONDAY = 0
 
@@ -86,13 +86,9 @@ def _expired_iv_hold(app, day: date) -> None:
         service = db.session.scalar(select(Service).where(Service.code == "iv-ketamine"))
         chair_id = db.session.scalar(select(Chair.id).order_by(Chair.id))
         clinician_id = service.clinicians[0].id
-        window, clinician_part = timedelta(minutes=service.window_minutes), timedelta(minutes=service.clinician_minutes)
-        db.session.add(Appointment(
-            service=service, patient=Patient(name="Held Patient", email="held@example.com"), clinician_id=clinician_id,
-            chair_id=chair_id, starts_at=start, ends_at=start + window, status="pending_payment", manage_nonce="held",
-            hold_expires_at=utcnow() - timedelta(minutes=1), driver_name=DRIVER["name"],
-            reservations=[Reservation(clinician_id=clinician_id, starts_at=start, ends_at=start + clinician_part),
-                          Reservation(chair_id=chair_id, starts_at=start, ends_at=start + window)]))
+        db.session.add(appointment_row(service, start, clinician_id=clinician_id, chair_id=chair_id,
+                                       status="pending_payment", hold_expires_at=utcnow() - timedelta(minutes=1),
+                                       driver_name=DRIVER["name"]))
         db.session.commit()
 
 
@@ -107,10 +103,7 @@ def test_busy_time_skips_reservations_that_ended_before_the_range(demo, app):
         spanning = range_start - timedelta(hours=1)
         patient = Patient(name="Past Patient", email="past@example.com")
         for start, length in ((old, timedelta(minutes=15)), (spanning, timedelta(hours=2))):
-            db.session.add(Appointment(service=service, patient=patient, clinician_id=clinician_id, starts_at=start,
-                                       ends_at=start + length, status="confirmed", manage_nonce="past",
-                                       reservations=[Reservation(clinician_id=clinician_id, starts_at=start,
-                                                                 ends_at=start + length)]))
+            db.session.add(appointment_row(service, start, patient=patient, clinician_id=clinician_id, length=length))
         db.session.commit()
         busy = schedule._busy((range_start, range_start + timedelta(days=1)), utcnow(), None, [clinician_id], [])
         assert busy[("c", clinician_id)] == [(slots.micros(spanning), slots.micros(spanning + timedelta(hours=2)))]

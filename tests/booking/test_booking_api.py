@@ -8,11 +8,11 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from booking.models import Appointment, Reservation, Service
+from clinic.database import utcnow
 from clinic.extensions import db
 from clinic.models import ClinicSettings, OpeningHours, Patient
-from tests.conftest import NEW_YORK, api_token, at, guest_booking, next_weekday
+from tests.factories import appointment_row, at, booked, guest_booking, MONDAY, NEW_YORK, next_weekday, staff
 
-MONDAY = 0
 PHOENIX = ZoneInfo("America/Phoenix")
 SPRING_FORWARD = date(2027, 3, 14)  # New York's next change to daylight time after this suite was written
 
@@ -30,16 +30,6 @@ def slots_on(client, day: date) -> dict[str, int]:
 
 def book(client, body: dict, headers: dict | None = None):
     return client.post("/api/v1/appointments", json=body, headers=headers or {})
-
-
-def booked(client, day: date, hour: int, minute: int = 0, email: str = "guest@example.com") -> dict:
-    response = book(client, guest_booking(day, hour, minute, email=email))
-    assert response.status_code == 201, response.json
-    return response.json["appointment"]
-
-
-def staff(client) -> dict:
-    return api_token(client, "frontdesk@clinic.test")
 
 
 def event_of(ics: bytes):
@@ -303,12 +293,8 @@ def test_expired_hold_frees_its_place_with_nothing_run(demo, client, app):
         service = db.session.scalar(select(Service).where(Service.code == "consultation"))
         patient = Patient(name="Held Patient", email="held@example.com", phone="617 555 0111")
         for clinician in service.clinicians:
-            db.session.add(Appointment(
-                service=service, patient=patient, clinician_id=clinician.id, starts_at=start,
-                ends_at=start + timedelta(minutes=15), status="pending_payment", manage_nonce="held",
-                hold_expires_at=datetime.now(timezone.utc) - timedelta(minutes=1),
-                reservations=[Reservation(clinician_id=clinician.id, starts_at=start,
-                                          ends_at=start + timedelta(minutes=15))]))
+            db.session.add(appointment_row(service, start, patient=patient, clinician_id=clinician.id,
+                                           status="pending_payment", hold_expires_at=utcnow() - timedelta(minutes=1)))
         db.session.commit()
         assert db.session.scalar(select(db.func.count(Reservation.id)).where(Reservation.active)) == 2
 
@@ -323,13 +309,8 @@ def test_hold_still_running_keeps_its_place(demo, client, app):
     start = datetime.combine(day, time(13), NEW_YORK).astimezone(timezone.utc)
     with app.app_context():
         service = db.session.scalar(select(Service).where(Service.code == "consultation"))
-        clinician = service.clinicians[0]
-        db.session.add(Appointment(
-            service=service, patient=Patient(name="Held Patient", email="held@example.com"),
-            clinician_id=clinician.id, starts_at=start, ends_at=start + timedelta(minutes=15),
-            status="pending_payment", manage_nonce="held",
-            hold_expires_at=datetime.now(timezone.utc) + timedelta(minutes=10),
-            reservations=[Reservation(clinician_id=clinician.id, starts_at=start, ends_at=start + timedelta(minutes=15))]))
+        db.session.add(appointment_row(service, start, status="pending_payment",
+                                       hold_expires_at=utcnow() + timedelta(minutes=10)))
         db.session.commit()
 
     assert slots_on(client, day)[at(day, 13)] == 1

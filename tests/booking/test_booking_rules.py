@@ -13,9 +13,8 @@ from markupsafe import escape
 from booking.models import Appointment, Closure
 from clinic.extensions import db
 from clinic.models import ClinicSettings
-from tests.booking.test_pages import sign_in
-from tests.booking.test_treatments_api import book, past_treatment, patient_login
-from tests.conftest import DRIVER, api_token, at, clear_patient, csrf_from, guest_booking, next_weekday
+from tests.factories import (api_token, at, book, clear_patient, csrf_from, DRIVER, guest_booking, next_weekday,
+                             past_treatment, patient_login, sign_in)
 
 ESKETAMINE_REMS = {"protocols": ("esketamine",), "rems_enrollment_date": "2026-01-15"}
 
@@ -277,7 +276,7 @@ def test_staff_still_mark_a_past_visit_missed(demo, client):
 # --- a series completed around treatments already held -----------------------------------------------------------
 
 def test_a_series_is_completed_around_a_treatment_already_booked_from_the_first_suitable_day(demo, client):
-    from tests.booking.test_treatments_api import assert_keeps_induction_rules, local
+    from tests.factories import assert_keeps_induction_rules, local
     headers, patient_id = patient_login(client)
     clear_patient(client, patient_id)
     monday = _base()

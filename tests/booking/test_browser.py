@@ -8,85 +8,19 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from booking.models import Appointment
 from clinic.extensions import db
-from tests.conftest import DEMO_PASSWORD, DRIVER, at, clear_patient, guest_booking, next_weekday
+from tests.browser import BROWSER_MARKS, browser_sign_in, DESKTOP, fill_driver, screenshot, sign_in_cleared_patient
+from tests.factories import at, clear_patient, DEMO_PASSWORD, DRIVER, guest_booking, next_weekday
+from clinic.settings import clinic_settings
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}"),
-]
-
-
-@pytest.fixture
-def live_server(demo):
-    server = make_server("127.0.0.1", 0, demo, threaded=True)
-    base = f"http://127.0.0.1:{server.server_port}"
-    demo.config["PUBLIC_URL"] = base  # emails and the API's manage_url point at this server
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield base
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-class Console:
-    """Collects the page's console errors and uncaught exceptions. The browser's own request for
-    /favicon.ico (the site has none) is not the page's error."""
-
-    def __init__(self, page):
-        self.errors: list[str] = []
-        page.on("console", self._message)
-        page.on("pageerror", lambda error: self.errors.append(str(error)))
-
-    def _message(self, message) -> None:
-        url = (message.location or {}).get("url", "")
-        if message.type == "error" and not url.endswith("/favicon.ico"):
-            self.errors.append(f"{message.text} ({url})")
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport=PHONE)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.console = Console(page)
-    yield page
-    context.close()
-
-
-def screenshot(page, tmp_path: Path, name: str) -> Path:
-    """Full-page screenshots at phone and desktop widths, kept in SCREENSHOT_DIR when it is set."""
-    folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}-{page.viewport_size['width']}.png"
-    page.screenshot(path=str(path), full_page=True)
-    assert path.stat().st_size > 0
-    return path
+pytestmark = BROWSER_MARKS
 
 
 def open_booking(page, live_server):
@@ -312,23 +246,6 @@ def test_the_manage_page_moves_and_then_cancels_the_booking(page, live_server, d
         db.session.remove()
 
 
-def sign_in_cleared_patient(page, live_server, demo) -> None:
-    client = demo.test_client()
-    token = client.post("/api/v1/tokens", json={"email": "patient@clinic.test", "password": DEMO_PASSWORD}).json
-    clear_patient(client, token["user"]["patient_id"])
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email address").fill("patient@clinic.test")
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server}/account")
-
-
-def fill_driver(page, prefix: str) -> None:
-    page.locator(f"#{prefix}-driver-name").fill(DRIVER["name"])
-    page.locator(f"#{prefix}-driver-phone").fill(DRIVER["phone"])
-    page.locator(f"#{prefix}-driver-relationship").fill(DRIVER["relationship"])
-
-
 def test_a_cleared_patient_holds_a_treatment_with_a_driver(page, live_server, demo, tmp_path):
     sign_in_cleared_patient(page, live_server, demo)
     page.goto(f"{live_server}/account/treatments")
@@ -388,14 +305,6 @@ def test_a_patient_completes_a_series_around_a_treatment_already_booked(page, li
     assert page.console.errors == []
 
 
-def sign_in_as(page, live_server, email: str) -> None:
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
-
-
 def test_a_signed_in_patient_moves_then_cancels_from_the_account_page(page, live_server, demo, tmp_path):
     client = demo.test_client()
     token = client.post("/api/v1/tokens", json={"email": "patient@clinic.test", "password": DEMO_PASSWORD}).json
@@ -403,7 +312,7 @@ def test_a_signed_in_patient_moves_then_cancels_from_the_account_page(page, live
     booked = client.post("/api/v1/appointments", json={"service": "consultation", "start": at(day, 9)},
                          headers={"Authorization": f"Bearer {token['token']}"})
     assert booked.status_code == 201, booked.json
-    sign_in_as(page, live_server, "patient@clinic.test")
+    browser_sign_in(page, live_server, "patient@clinic.test")
     page.wait_for_url(f"{live_server}/account")
     card = page.locator(f"article[aria-labelledby='appointment-{booked.json['appointment']['id']}-title']")
     card.locator("summary", has_text="Change the time").click()
@@ -431,7 +340,7 @@ def test_the_front_desk_books_a_treatment_for_a_cleared_caller(page, live_server
         patient_id = db.session.scalar(select(Patient.id).where(Patient.email == "patient@clinic.test"))
         db.session.remove()
     clear_patient(demo.test_client(), patient_id)
-    sign_in_as(page, live_server, "frontdesk@clinic.test")
+    browser_sign_in(page, live_server, "frontdesk@clinic.test")
     page.goto(f"{live_server}/staff")
     page.get_by_role("link", name="Book for a caller").click()
     page.get_by_label("Name, email, phone or date of birth").fill("patient@clinic")
@@ -470,3 +379,120 @@ def test_the_price_table_fits_a_phone(page, live_server, tmp_path):
     prices = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path) / "home-prices-390.png"
     page.locator("#services-title ~ .table-wrap").screenshot(path=str(prices))
     assert path.stat().st_size > 0 and prices.stat().st_size > 0
+
+
+# --- Stale availability answers -----------------------------------------------------------------------------------
+
+COUNT_AVAILABILITY_ANSWERS = """
+  window.availabilityAnswers = 0;
+  const json = Response.prototype.json;
+  Response.prototype.json = function () {
+    const counted = this.url.includes("/api/v1/availability");
+    return json.call(this).then((body) => { if (counted) window.availabilityAnswers += 1; return body; });
+  };
+"""
+
+
+class HeldAvailability:
+    """Answers GET /api/v1/availability from the real server, but holds the answer to request number `hold`
+    until release(); later requests get only their last day's slots, so the page shows which answer it used."""
+
+    def __init__(self, page, hold: int):
+        self.hold, self.count, self.held, self.newest_day = hold, 0, None, None
+        page.route(re.compile(r"/api/v1/availability\?"), self._answer)
+
+    def _answer(self, route) -> None:
+        self.count += 1
+        if self.count == self.hold:
+            self.held = route
+            return
+        response = route.fetch()
+        body = response.json()
+        if self.count > self.hold:
+            self.newest_day = max(s["start"][:10] for s in body["slots"] if s["available"] > 0)
+            body["slots"] = [s for s in body["slots"] if s["start"].startswith(self.newest_day)]
+        route.fulfill(response=response, json=body)
+
+    def release(self) -> None:
+        """The held (older) request's full answer arrives now, after the newer one."""
+        assert self.held is not None, "the request to hold was never made"
+        self.held.fulfill(response=self.held.fetch())
+
+
+def assert_the_newest_answer_stays(page, scope, held: HeldAvailability) -> None:
+    days = scope.locator("[data-slot-days] button")
+    expect(days).to_have_count(1)
+    assert days.first.get_attribute("data-day") == held.newest_day
+    answered = page.evaluate("window.availabilityAnswers")
+    held.release()
+    page.wait_for_function("n => window.availabilityAnswers > n", arg=answered)  # the old answer was read
+    expect(days).to_have_count(1)
+    assert days.first.get_attribute("data-day") == held.newest_day
+    assert all(b.get_attribute("data-start").startswith(held.newest_day)
+               for b in scope.locator("[data-slot-times] button").all())
+    assert "Free times on 1 day." in scope.locator("[data-slot-status]").inner_text()
+
+
+def test_an_older_availability_answer_arriving_last_is_ignored_on_the_booking_page(page, live_server):
+    page.add_init_script(COUNT_AVAILABILITY_ANSWERS)
+    held = HeldAvailability(page, hold=2)
+    open_booking(page, live_server)  # the first answer passes
+    assert page.locator("[data-slot-days] button").count() > 1
+    with page.expect_request(re.compile(r"/api/v1/availability\?")):
+        page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # the second: held
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # the third: answered at once
+    assert_the_newest_answer_stays(page, page.locator("#booking-form"), held)
+    assert page.console.errors == []
+
+
+def test_an_older_availability_answer_arriving_last_is_ignored_on_the_treatment_page(page, live_server, demo):
+    client = demo.test_client()
+    token = client.post("/api/v1/tokens", json={"email": "patient@clinic.test", "password": DEMO_PASSWORD}).json
+    clear_patient(client, token["user"]["patient_id"], protocols=("iv-induction", "im-induction"))
+    browser_sign_in(page, live_server, "patient@clinic.test")
+    page.add_init_script(COUNT_AVAILABILITY_ANSWERS)
+    held = HeldAvailability(page, hold=1)
+    with page.expect_request(re.compile(r"/api/v1/availability\?service=iv-ketamine")):
+        page.goto(f"{live_server}/account/treatments")  # IV's times: held
+    form = page.locator("#treatment-form")
+    form.locator("#treatment-service").select_option("im-ketamine")  # IM's times: answered at once
+    assert_the_newest_answer_stays(page, form, held)
+    assert "service=iv-ketamine" in held.held.request.url
+    assert page.console.errors == []
+
+
+def test_no_free_times_says_for_how_many_days_and_how_else_to_book(page, live_server, demo):
+    page.route(re.compile(r"/api/v1/availability\?"), lambda route: route.fulfill(json={"slots": []}))
+    page.goto(f"{live_server}/book")
+    status = page.locator("[data-slot-status]")
+    expect(status).to_contain_text("There are no free times in the next 14 days.")
+    with demo.app_context():
+        phone = clinic_settings().phone
+        db.session.remove()
+    assert phone and f"Please call us at {phone}" in status.inner_text()
+    assert page.locator("[data-slot-days] button").count() == 0
+
+
+def test_the_treatment_pages_two_forms_show_their_errors_each_by_its_own_fields(page, live_server, demo):
+    sign_in_cleared_patient(page, live_server, demo)
+    page.goto(f"{live_server}/account/treatments")
+    page.locator("#treatment-form [data-slot-days] button").first.wait_for()
+    page.get_by_role("button", name="Hold this treatment").click()
+    summary = page.locator("#treatment-errors")
+    summary.wait_for(state="visible")
+    assert summary.locator("li").all_inner_texts() == [
+        "Please complete the form.", "Please give your driver's name.", "Please give your driver's phone number.",
+        "Please say how your driver is related to you.", "Please choose a day and time."]
+    assert page.locator("#one-driver-name").get_attribute("aria-invalid") == "true"
+    assert "treatment-form-name-error" in page.locator("#one-driver-name").get_attribute("aria-describedby")
+    assert "Please choose a day and time." in page.locator("#treatment-form-start-error").inner_text()
+
+    page.get_by_role("button", name="Hold the whole series").click()
+    series_summary = page.locator("#series-errors")
+    series_summary.wait_for(state="visible")
+    assert "Please give your driver's name." in page.locator("#series-form-name-error").inner_text()
+    assert page.locator("#series-driver-name").get_attribute("aria-invalid") == "true"
+    assert page.locator("#one-driver-name").get_attribute("aria-invalid") == "true"  # the other form's stay
+    summary.get_by_role("link", name="Please give your driver's name.").click()
+    assert page.locator("#one-driver-name").evaluate("node => node === document.activeElement")
+    assert page.console.errors == []

@@ -2,7 +2,7 @@
 and respected by availability and booking."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pyotp
 import pytest
@@ -12,7 +12,7 @@ from booking.holidays import federal_holidays, federal_holidays_between
 from booking.models import Appointment, Closure
 from clinic.extensions import db
 from clinic.models import Clinician
-from tests.conftest import DEMO_PASSWORD, csrf_from, guest_booking, next_weekday
+from tests.factories import csrf_from, DEMO_PASSWORD, guest_booking, NEW_YORK, next_weekday
 
 
 def test_federal_holidays_of_2027_on_their_observed_dates():
@@ -32,11 +32,12 @@ def test_a_new_years_day_on_saturday_is_observed_the_last_friday_of_the_year_bef
     assert all(d.weekday() < 5 for y in range(2025, 2040) for d, _ in federal_holidays(y))
 
 
+@pytest.mark.holidays
 def test_seed_demo_closes_the_clinic_on_the_next_eighteen_months_of_holidays_and_can_run_again(demo, ctx):
     rows = db.session.scalars(select(Closure).order_by(Closure.starts_on)).all()
-    today = date.today()
-    expected = federal_holidays_between(today, today + timedelta(days=549))
-    assert [(r.starts_on, r.reason) for r in rows] == expected
+    today = datetime.now(NEW_YORK).date()  # the clinic's date, as seeding reads it: today or, past midnight, yesterday
+    expected = [federal_holidays_between(day, day + timedelta(days=549)) for day in (today, today - timedelta(days=1))]
+    assert [(r.starts_on, r.reason) for r in rows] in expected
     assert len(rows) >= 16 and all(r.clinician_id is None and r.starts_on == r.ends_on for r in rows)
     db.session.remove()
     result = demo.test_cli_runner().invoke(args=["seed-demo"])
@@ -92,6 +93,7 @@ def admin(demo):
     return client
 
 
+@pytest.mark.holidays  # the page lists the seeded holidays
 def test_an_administrator_adds_and_removes_a_closure_from_the_admin_pages(demo, admin, client):
     assert 'href="/admin/closures/"' in admin.get("/admin/").get_data(as_text=True)
     page = admin.get("/admin/closures/")
@@ -124,6 +126,8 @@ def test_a_closure_form_with_mistakes_says_what_to_fix(demo, admin):
     html = odd.get_data(as_text=True)
     assert odd.status_code == 422 and "Choose the last day." in html and "Say why" in html
     assert 'aria-invalid="true"' in html
+    summary = html.split("data-error-summary", 1)[1].split("</div>", 1)[0]  # the one error summary macro
+    assert "There is a problem" in summary and "Please correct the fields marked below." in summary
 
 
 @pytest.mark.parametrize("email", ["frontdesk@clinic.test", "patient@clinic.test"])

@@ -23,7 +23,7 @@ from booking.models import Appointment, Chair, Reservation, Service
 from clinical.models import Clearance
 from clinic.extensions import db
 from clinic.models import Patient, User
-from tests.conftest import DEMO_PASSWORD, DRIVER, NEW_YORK, at, guest_booking, next_weekday
+from tests.factories import at, DEMO_PASSWORD, DRIVER, guest_booking, NEW_YORK, next_weekday
 from tests.gunicorn_server import gunicorn
 
 MONDAY = 0

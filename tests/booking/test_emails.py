@@ -9,7 +9,7 @@ from booking import notifications
 from booking.models import Appointment
 from clinic.extensions import db
 from clinic.models import OutboxMessage
-from tests.conftest import DRIVER, api_token, at, clear_patient, csrf_from, guest_booking, next_weekday
+from tests.factories import api_token, at, clear_patient, csrf_from, DRIVER, guest_booking, next_weekday
 
 CRISIS = "If you are in crisis, call or text 988"
 

@@ -10,8 +10,7 @@ from sqlalchemy import select
 from booking.models import Appointment
 from clinic.extensions import db
 from clinic.models import Patient
-from tests.booking.test_pages import sign_in
-from tests.conftest import DRIVER, at, clear_patient, csrf_from, next_weekday
+from tests.factories import at, clear_patient, csrf_from, DRIVER, next_weekday, sign_in
 
 
 def add_caller(client, **fields) -> object:
@@ -62,6 +61,8 @@ def test_adding_a_caller_reports_every_mistake_at_once_and_never_duplicates_a_pa
     for message in ("Please enter your name.", "valid email address", "at least 7 digits", "real date of birth"):
         assert message in html
     assert html.count('aria-invalid="true"') == 4 and 'value="12"' in html
+    summary = html.split("data-error-summary", 1)[1].split("</div>", 1)[0]  # the one error summary macro
+    assert "There is a problem" in summary and 'href="#caller-name">Please enter your name.' in summary
     created = add_caller(client)
     assert created.status_code == 302
     assert created.headers["Location"].endswith(f"/staff/book?patient_id={patient_id(app, 'jamie@example.com')}")

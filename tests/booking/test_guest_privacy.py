@@ -9,9 +9,7 @@ from sqlalchemy import select
 from booking.models import Appointment
 from clinic.extensions import db
 from clinic.models import OutboxMessage, Patient
-from tests.booking.test_pages import sign_in
-from tests.booking.test_treatments_api import patient_login
-from tests.conftest import at, csrf_from, guest_booking, next_weekday
+from tests.factories import at, csrf_from, guest_booking, next_weekday, patient_login, sign_in
 
 VARYING = {"id", "start", "end", "manage_url", "provider_id"}
 STRANGER_NOTES = "Stranger's notes: please call my cell."

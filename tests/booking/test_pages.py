@@ -7,14 +7,7 @@ import pytest
 
 from booking.models import Appointment
 from clinic.extensions import db
-from tests.conftest import DEMO_PASSWORD, at, csrf_from, guest_booking, next_weekday
-
-
-def sign_in(client, email: str) -> None:
-    page = client.get("/login")
-    response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD,
-                                           "csrf_token": csrf_from(page.get_data(as_text=True))})
-    assert response.status_code == 302, response.get_data(as_text=True)
+from tests.factories import at, csrf_from, guest_booking, next_weekday, sign_in
 
 
 def book_consultation(client, day=None, hour=10, **extra) -> dict:

@@ -8,9 +8,7 @@ from sqlalchemy import select
 from booking import services
 from booking.models import Appointment, Reservation
 from clinic.extensions import db
-from tests.booking.test_booking_api import MONDAY, booked, staff
-from tests.booking.test_treatments_api import book, patient_login
-from tests.conftest import at, clear_patient, next_weekday
+from tests.factories import at, book, booked, clear_patient, MONDAY, next_weekday, patient_login, staff
 
 
 def _rows(app, appointment_id: int) -> list[tuple[bool, str]]:

@@ -5,25 +5,9 @@ from __future__ import annotations
 import re
 
 from clinical import services as clinical
-from tests.conftest import DEMO_PASSWORD, DRIVER, at, clear_patient, csrf_from, next_weekday
+from tests.factories import at, clear_patient, DRIVER, next_weekday, patient_id, sign_in_for_scripts
 
 PATIENT = "patient@clinic.test"
-
-
-def sign_in(client, email: str = PATIENT) -> str:
-    """Sign in through /login; returns the CSRF token the pages' scripts send as X-CSRFToken."""
-    page = client.get("/login")
-    response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD,
-                                           "csrf_token": csrf_from(page.get_data(as_text=True))})
-    assert response.status_code == 302, response.get_data(as_text=True)[:500]
-    return csrf_from(client.get("/account/treatments").get_data(as_text=True))
-
-
-def patient_id(client) -> int:
-    """Asked with a separate client: a signed-in browser session must send CSRF even to /api/v1/tokens."""
-    response = client.application.test_client().post("/api/v1/tokens", json={"email": PATIENT, "password": DEMO_PASSWORD})
-    assert response.status_code == 201, response.json
-    return response.json["user"]["patient_id"]
 
 
 def intake_answers(**overrides) -> dict:
@@ -40,7 +24,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(demo, client):
 
 
 def test_the_page_asks_for_clearance_first_then_shows_both_forms(demo, client):
-    sign_in(client)
+    sign_in_for_scripts(client)
     html = client.get("/account/treatments").get_data(as_text=True)
     assert "data-needs-clearance" in html and "A clinician needs to clear you first" in html
     assert 'href="/account/intake"' in html and 'href="/book"' in html
@@ -65,14 +49,14 @@ def test_the_page_asks_for_clearance_first_then_shows_both_forms(demo, client):
 
 
 def test_the_nav_links_the_treatment_pages(demo, client):
-    sign_in(client)
+    sign_in_for_scripts(client)
     html = client.get("/account").get_data(as_text=True)
     for href in ("/account/treatments", "/account/intake", "/account/progress"):
         assert f'href="{href}"' in html
 
 
 def test_patients_in_crisis_see_crisis_resources_and_no_forms(demo, client):
-    csrf = sign_in(client)
+    csrf = sign_in_for_scripts(client)
     clear_patient(client.application.test_client(), patient_id(client))
     response = client.post("/api/v1/intake", json=intake_answers(suicidal_thoughts="active"),
                            headers={"X-CSRFToken": csrf})
@@ -86,7 +70,7 @@ def test_patients_in_crisis_see_crisis_resources_and_no_forms(demo, client):
 
 
 def test_the_scripts_json_calls_work_with_the_browser_session_and_csrf_header(demo, client):
-    csrf = sign_in(client)
+    csrf = sign_in_for_scripts(client)
     clear_patient(client.application.test_client(), patient_id(client))
     monday = next_weekday(0)
     slots = client.get(f"/api/v1/availability?service=iv-ketamine&from={monday}&to={monday}")
@@ -114,7 +98,7 @@ def test_the_scripts_json_calls_work_with_the_browser_session_and_csrf_header(de
 
 
 def test_the_series_form_posts_what_the_api_takes(demo, client):
-    csrf = sign_in(client)
+    csrf = sign_in_for_scripts(client)
     clear_patient(client.application.test_client(), patient_id(client), protocols=("iv-induction",))
     response = client.post("/api/v1/series", headers={"X-CSRFToken": csrf}, json={
         "protocol": "iv-induction", "first_date": next_weekday(0).isoformat(), "preferred_time": "09:00",

@@ -2,24 +2,16 @@
 protocol spacing, closing time, whole series across DST, REMS, discharge and staff overrides."""
 from __future__ import annotations
 
-import secrets
 from collections import Counter
 from datetime import date, datetime, time, timedelta, timezone
 
+from sqlalchemy import select
+
+from booking.models import Protocol
 from booking.protocols import readable_date
 from clinic.extensions import db
-from tests.conftest import DEMO_PASSWORD, DRIVER, NEW_YORK, api_token, at, clear_patient, next_weekday
-
-
-def patient_login(client, email: str = "patient@clinic.test") -> tuple[dict, int]:
-    response = client.post("/api/v1/tokens", json={"email": email, "password": DEMO_PASSWORD})
-    assert response.status_code == 201, response.json
-    return {"Authorization": f"Bearer {response.json['token']}"}, response.json["user"]["patient_id"]
-
-
-def book(client, headers, day: date, hour: int = 9, minute: int = 0, service: str = "iv-ketamine", **extra):
-    body = {"service": service, "start": at(day, hour, minute), "driver": DRIVER, **extra}
-    return client.post("/api/v1/appointments", json=body, headers=headers)
+from tests.factories import (api_token, assert_keeps_induction_rules, at, book, clear_patient, DRIVER, local,
+                             NEW_YORK, next_weekday, past_treatment, patient_login)
 
 
 def service_info(client, code: str) -> dict:
@@ -31,17 +23,6 @@ def set_horizon(app, days: int) -> None:
     with app.app_context():
         db.session.get(ClinicSettings, 1).horizon_days = days
         db.session.commit()
-
-
-def local(iso: str) -> datetime:
-    return datetime.fromisoformat(iso).astimezone(NEW_YORK)
-
-
-def assert_keeps_induction_rules(days: list[date]) -> None:
-    days = sorted(days)
-    assert all((b - a).days >= 2 for a, b in zip(days, days[1:])), days
-    assert all(sum(d <= x < d + timedelta(days=7) for x in days) <= 3 for d in days), days
-    assert (days[-1] - days[0]).days <= 28, days
 
 
 # --- clearance and the designated driver ---------------------------------------------------------------------------
@@ -281,25 +262,34 @@ def test_esketamine_without_rems_enrollment_date_is_refused(demo, client):
     assert book(client, headers, monday, service="esketamine-nasal").status_code == 201
 
 
-# --- completing a treatment: the discharge to the designated driver -------------------------------------------------
-
-def past_treatment(app, patient_id: int, hours_ago: int = 3, **fields) -> int:
-    """A treatment that has already started, written straight to the database (the API books only the future)."""
-    from sqlalchemy import select
-    from booking.models import Appointment, Chair, Service
+def set_needs_rems(app, **codes) -> None:
+    """Protocol code -> whether it needs REMS, as an administrator sets it."""
     with app.app_context():
-        service = db.session.scalar(select(Service).where(Service.code == "iv-ketamine"))
-        start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=hours_ago)
-        appointment = Appointment(
-            service=service, patient_id=patient_id, clinician_id=service.clinicians[0].id,
-            chair_id=db.session.scalar(select(Chair.id).limit(1)), starts_at=start,
-            ends_at=start + timedelta(minutes=service.window_minutes), status=fields.pop("status", "confirmed"),
-            amount_due_cents=service.price_cents, manage_nonce=secrets.token_hex(8), protocol_code="iv-induction",
-            driver_name=DRIVER["name"], driver_phone=DRIVER["phone"], driver_relationship=DRIVER["relationship"],
-            **fields)
-        db.session.add(appointment)
+        for code, needs in codes.items():
+            db.session.scalars(select(Protocol).where(Protocol.code == code)).one().needs_rems = needs
         db.session.commit()
-        return appointment.id
+        db.session.remove()
+
+
+def test_rems_follows_the_protocols_needs_rems_flag_not_its_code(demo, client):
+    with demo.app_context():  # an administrator renames the esketamine protocol: REMS still holds
+        db.session.scalars(select(Protocol).where(Protocol.code == "esketamine")).one().code = "spravato-course"
+        db.session.commit()
+        db.session.remove()
+    set_needs_rems(demo, **{"iv-induction": True})
+    headers, patient_id = patient_login(client)
+    clear_patient(client, patient_id, protocols=("spravato-course", "iv-induction"))
+    monday = next_weekday(0)
+    refused = book(client, headers, monday, service="esketamine-nasal")
+    assert refused.status_code == 422 and refused.json["error"]["code"] == "rems_enrollment_required"
+    refused = book(client, headers, monday, service="iv-ketamine")
+    assert refused.status_code == 422 and refused.json["error"]["code"] == "rems_enrollment_required"
+    assert refused.json["error"]["message"].startswith("IV")  # the protocol's own name, not "Esketamine"
+    set_needs_rems(demo, **{"iv-induction": False})
+    assert book(client, headers, monday, service="iv-ketamine").status_code == 201
+
+
+# --- completing a treatment: the discharge to the designated driver -------------------------------------------------
 
 
 def test_completing_without_release_to_driver_is_refused_and_the_treatment_stays_open(demo, client):

@@ -16,9 +16,8 @@ from booking.models import Appointment
 from clinic import mail
 from clinic.extensions import db
 from clinic.models import OutboxMessage
-from tests.clinical.test_clinical import answers, login, pcl5
-from tests.booking.test_treatments_api import book, past_treatment, patient_login
-from tests.conftest import api_token, clear_patient, guest_booking, next_weekday
+from tests.factories import (answers, book, clear_patient, guest_booking, next_weekday, past_treatment,
+                             patient_login, pcl5, sign_in)
 
 US_CLOCK = re.compile(r"\b\d{1,2}:\d{2} [AP]M\b")
 US_DATE = re.compile(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), [A-Z][a-z]+ \d{1,2}, \d{4}\b")
@@ -100,7 +99,7 @@ def pages_for(role_email: str | None, data: dict) -> list[str]:
                                         "frontdesk@clinic.test", "billing@clinic.test"])
 def test_pages_show_no_iso_dates_or_24_hour_times(busy_clinic, client, role_email):
     if role_email:
-        login(client, role_email)
+        sign_in(client, role_email)
     us_forms = 0
     for path in pages_for(role_email, busy_clinic):
         response = client.get(path)
@@ -133,6 +132,7 @@ def test_every_email_template_renders_us_dates_and_times(busy_clinic, demo):
                        hold_until=notifications.local_datetime(appointment.starts_at), book_url="http://x/book",
                        pickup=notifications.local_datetime(appointment.ends_at), link="http://x/link", on_duty=True,
                        clinic=mail._clinic_details(), held=True, total_cents=appointment.amount_due_cents,
+                       valid_for="1 hour",
                        sessions=[{"when": notifications.local_datetime(appointment.starts_at),
                                   "pickup": notifications.local_time(appointment.ends_at),
                                   "manage_url": manage_url(appointment)}])

@@ -8,14 +8,9 @@ from sqlalchemy import select
 from clinic import accounts, sessions
 from clinic.extensions import db
 from clinic.models import ApiToken, OutboxMessage, Patient, User
-from tests.conftest import DEMO_PASSWORD, api_token, csrf_from, guest_booking, next_weekday
+from tests.factories import api_token, csrf_from, DEMO_PASSWORD, guest_booking, next_weekday, sign_in
 
 NEW_PASSWORD = "a calmer harbour at dawn 42"
-
-
-def login(client, email: str, password: str = DEMO_PASSWORD):
-    page = client.get("/login").get_data(as_text=True)
-    return client.post("/login", data={"email": email, "password": password, "csrf_token": csrf_from(page)})
 
 
 def post_form(client, page: str, action: str, **fields):
@@ -46,7 +41,7 @@ def signed_in(client) -> bool:
 def test_password_reset_ends_every_token_and_sign_in(demo, client, app):
     headers = api_token(client, "patient@clinic.test")
     browser = app.test_client()
-    login(browser, "patient@clinic.test")
+    sign_in(browser, "patient@clinic.test", expect=None)
     post_form(client, "/password/forgot", "/password/forgot", email="patient@clinic.test")
     path = link_in(mails(app, "password_reset")[0])
     assert post_form(client, path, path, password=NEW_PASSWORD, confirm=NEW_PASSWORD).status_code == 302
@@ -61,7 +56,7 @@ def _admin(app):
         accounts.enable_totp(accounts.find_user("admin@clinic.test"), secret, pyotp.TOTP(secret).now())
         db.session.commit()
     admin = app.test_client()
-    login(admin, "admin@clinic.test")
+    sign_in(admin, "admin@clinic.test", expect=None)
     assert post_form(admin, "/login/verify", "/login/verify", code=pyotp.TOTP(secret).now()).status_code == 302
     return admin
 
@@ -69,7 +64,7 @@ def _admin(app):
 def test_a_disabled_users_tokens_stay_dead_after_re_enabling(demo, client, app):
     headers = api_token(client, "frontdesk@clinic.test")
     browser = app.test_client()
-    login(browser, "frontdesk@clinic.test")
+    sign_in(browser, "frontdesk@clinic.test", expect=None)
     with app.app_context():
         target = accounts.find_user("frontdesk@clinic.test").id
     admin = _admin(app)
@@ -83,8 +78,8 @@ def test_a_disabled_users_tokens_stay_dead_after_re_enabling(demo, client, app):
 def test_changing_the_password_ends_other_sign_ins_and_tokens_and_keeps_this_one(demo, client, app):
     headers = api_token(app.test_client(), "patient@clinic.test")
     other = app.test_client()
-    login(other, "patient@clinic.test")
-    login(client, "patient@clinic.test")
+    sign_in(other, "patient@clinic.test", expect=None)
+    sign_in(client, "patient@clinic.test", expect=None)
     wrong = post_form(client, "/account/security", "/account/security/password", current="not it at all",
                       password=NEW_PASSWORD, confirm=NEW_PASSWORD)
     assert wrong.status_code == 200 and "current password is not right" in wrong.get_data(as_text=True)
@@ -93,15 +88,15 @@ def test_changing_the_password_ends_other_sign_ins_and_tokens_and_keeps_this_one
                         password=NEW_PASSWORD, confirm=NEW_PASSWORD)
     assert changed.status_code == 302
     assert not works(app.test_client(), headers) and not signed_in(other) and signed_in(client)
-    assert login(app.test_client(), "patient@clinic.test", NEW_PASSWORD).status_code == 302
+    assert sign_in(app.test_client(), "patient@clinic.test", NEW_PASSWORD, expect=None).status_code == 302
 
 
 def test_security_page_lists_sign_ins_and_tokens_and_revokes_each(demo, client, app):
     headers = api_token(app.test_client(), "patient@clinic.test")
     assert works(client, headers)  # marks it used
     other = app.test_client()
-    login(other, "patient@clinic.test")
-    login(client, "patient@clinic.test")
+    sign_in(other, "patient@clinic.test", expect=None)
+    sign_in(client, "patient@clinic.test", expect=None)
     html = client.get("/account/security").get_data(as_text=True)
     assert html.count('class="sign-in"') == 2 and "(this device)" in html
     assert html.count('class="api-token"') == 1 and "last used\n" in html and "never" not in html
@@ -121,8 +116,8 @@ def test_security_page_lists_sign_ins_and_tokens_and_revokes_each(demo, client, 
 def test_nobody_revokes_another_persons_sign_in_or_token(demo, client, app):
     api_token(app.test_client(), "frontdesk@clinic.test")
     staff = app.test_client()
-    login(staff, "frontdesk@clinic.test")
-    login(client, "patient@clinic.test")
+    sign_in(staff, "frontdesk@clinic.test", expect=None)
+    sign_in(client, "patient@clinic.test", expect=None)
     with app.app_context():
         token_id = db.session.scalar(select(ApiToken.id))
     assert post_form(client, "/account/security", f"/account/security/tokens/{token_id}/revoke").status_code == 404
@@ -147,19 +142,19 @@ def test_a_new_email_through_the_api_waits_for_the_link_sent_to_it(demo, client,
     assert response.json["patient"]["email"] == "patient@clinic.test" and response.json["patient"]["phone"]
     assert response.json["email_change"]["status"] == "confirmation_sent"
     assert "pat.new@example.com" in response.json["email_change"]["message"]
-    assert login(app.test_client(), "pat.new@example.com").status_code == 200  # not yet
+    assert sign_in(app.test_client(), "pat.new@example.com", expect=None).status_code == 200  # not yet
     (confirm,) = mails(app, "email_change_confirm")
     (notice,) = mails(app, "email_change_notice")
     assert confirm.to == "pat.new@example.com" and notice.to == "patient@clinic.test"
     assert "pat.new@example.com" in notice.text and "/account/email/confirm/" not in notice.text
     assert client.get(link_in(confirm)).status_code == 302
     assert client.get(f"/api/v1/patients/{patient_id}", headers=headers).json["patient"]["email"] == "pat.new@example.com"
-    assert login(app.test_client(), "pat.new@example.com").status_code == 302
+    assert sign_in(app.test_client(), "pat.new@example.com", expect=None).status_code == 302
     assert client.get(link_in(confirm)).status_code == 422  # single use
 
 
 def test_a_new_email_from_the_security_page_waits_for_the_link(demo, client, app):
-    login(client, "patient@clinic.test")
+    sign_in(client, "patient@clinic.test", expect=None)
     done = post_form(client, "/account/security", "/account/security/email", email="pat.page@example.com")
     assert done.status_code == 302
     assert "We sent a confirmation link to pat.page@example.com" in client.get("/account/security").get_data(as_text=True)
@@ -204,7 +199,7 @@ def test_staff_still_correct_the_address_of_a_patient_without_an_account(demo, c
 
 def test_a_password_change_voids_email_changes_still_waiting(demo, client, app):
     """Someone who used a stolen sign-in to ask for their own address loses it when the owner changes the password."""
-    login(client, "patient@clinic.test")
+    sign_in(client, "patient@clinic.test", expect=None)
     post_form(client, "/account/security", "/account/security/email", email="thief@example.com")
     post_form(client, "/account/security", "/account/security/password", current=DEMO_PASSWORD, password=NEW_PASSWORD,
               confirm=NEW_PASSWORD)

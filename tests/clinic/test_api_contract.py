@@ -9,8 +9,7 @@ from flask.testing import FlaskClient
 from openapi_core import OpenAPI
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
 
-from tests.clinical.test_clinical import answers
-from tests.conftest import DEMO_PASSWORD, DRIVER, api_token, at, guest_booking, next_weekday
+from tests.factories import answers, api_token, at, DEMO_PASSWORD, DRIVER, guest_booking, next_weekday
 
 
 class AnsweredRequest(WerkzeugOpenAPIRequest):

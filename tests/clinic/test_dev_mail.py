@@ -3,7 +3,6 @@ sender (`flask outbox send --loop`) as real processes, round after round; the ap
 `/dev/mail`, with working links, and has no such page in production."""
 import os
 import re
-import socket
 import subprocess
 import sys
 import time as time_module
@@ -13,34 +12,12 @@ import pytest
 
 from clinic import create_app
 from clinic.extensions import db
-from tests.conftest import csrf_from, free_port
+from tests.gunicorn_server import stop_process, wait_for_port
+from tests.factories import csrf_from, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 STRONG = "lantern orchard velvet 93"
-
-
-
-
-def _wait_for_port(port: int, process: subprocess.Popen, seconds: float = 20) -> None:
-    deadline = time_module.monotonic() + seconds
-    while time_module.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()[0]
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time_module.sleep(0.1)
-    pytest.fail(f"the mail sink did not listen on {port}")
-
-
-def _stop(process: subprocess.Popen) -> str:
-    process.terminate()
-    try:
-        output, _ = process.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        output, _ = process.communicate(timeout=5)
-    return output
 
 
 @pytest.fixture
@@ -57,13 +34,16 @@ def mail_processes(demo, database_url, tmp_path):
     started = dict(text=True, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     sink = subprocess.Popen([sys.executable, "-m", "clinic.dev_mail_sink", "--port", str(port), "--folder",
                              str(folder)], **started)
-    _wait_for_port(port, sink)
-    sender = subprocess.Popen([str(BIN / "flask"), "outbox", "send", "--loop", "--interval", "0.3"], **started)
-    processes = {"sink": sink, "sender": sender, "folder": folder}
+    wait_for_port(port, sink)
+    log = tmp_path / "sender.log"  # read while it runs: each round, idle ones too, says what it sent
+    with log.open("w") as sender_out:
+        sender = subprocess.Popen([str(BIN / "flask"), "outbox", "send", "--loop", "--interval", "0.3", "--verbose"],
+                                  **{**started, "stdout": sender_out})
+    processes = {"sink": sink, "sender": sender, "folder": folder, "sender_log": log}
     yield processes
     for name in ("sender", "sink"):
         if processes[name].poll() is None:
-            processes[name + "_output"] = _stop(processes[name])
+            processes[name + "_output"] = stop_process(processes[name])
 
 
 def _wait_for_mail(folder: Path, count: int, sender: subprocess.Popen, seconds: float = 20) -> list[Path]:
@@ -75,6 +55,19 @@ def _wait_for_mail(folder: Path, count: int, sender: subprocess.Popen, seconds: 
         assert sender.poll() is None, f"the sender loop died:\n{sender.communicate()[0]}"
         time_module.sleep(0.2)
     pytest.fail(f"{count} messages did not arrive within {seconds} s")
+
+
+def _wait_for_idle_rounds(log: Path, count: int, sender: subprocess.Popen, seconds: float = 20) -> None:
+    """Until the sender loop has reported `count` more rounds that sent nothing than it had so far."""
+    idle = "sent 0, failed 0"
+    target = log.read_text().count(idle) + count
+    deadline = time_module.monotonic() + seconds
+    while time_module.monotonic() < deadline:
+        if log.read_text().count(idle) >= target:
+            return
+        assert sender.poll() is None, f"the sender loop died:\n{log.read_text()}"
+        time_module.sleep(0.1)
+    pytest.fail(f"the sender loop did not go round {count} idle times within {seconds} s")
 
 
 def _post_form(client, page: str, action: str, **fields):
@@ -95,7 +88,7 @@ def test_make_run_mail_reaches_the_dev_page_round_after_round(demo, client, mail
     _post_form(client, "/register", "/register", name="Nora New", email="nora@example.com", password=STRONG,
                confirm=STRONG)
     _wait_for_mail(folder, 1, sender)
-    time_module.sleep(1.5)  # several idle rounds: the loop must outlive them (it died on the second one)
+    _wait_for_idle_rounds(mail_processes["sender_log"], 3, sender)  # the loop must outlive them (it died on the 2nd)
     confirm = _link_on_dev_page(client, "Confirm your email address")
     assert client.get(confirm).headers["Location"].endswith("/login")
 
@@ -109,7 +102,7 @@ def test_make_run_mail_reaches_the_dev_page_round_after_round(demo, client, mail
     listing = client.get("/dev/mail").get_data(as_text=True)
     assert "patient@clinic.test" in listing and "nora@example.com" in listing
     assert len(paths) == 3 and sender.poll() is None
-    output = _stop(sender) + _stop(mail_processes["sink"])
+    output = stop_process(sender) + mail_processes["sender_log"].read_text() + stop_process(mail_processes["sink"])
     assert "Traceback" not in output and "Error" not in output, output
     assert output.count("sent 1, failed 0") == 3, output
 

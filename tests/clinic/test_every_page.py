@@ -4,19 +4,16 @@ those pages link to, and every GET route that takes no argument. Nothing answers
 shows is broken. Data-driven from the pages' links and app.url_map, so new pages are covered as they come."""
 from __future__ import annotations
 
-import re
 from collections import deque
+from datetime import date, timedelta
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
-import pyotp
 import pytest
 
-from tests.clinical.test_clinical import answers
-from tests.conftest import DEMO_PASSWORD, api_token, clear_patient, csrf_from, guest_booking, next_weekday
+from tests.factories import (answers, api_token, clear_patient, DEMO_PASSWORD, guest_booking, next_weekday, ROLES,
+                             signed_in)
 
-ROLES = {"patient": "patient@clinic.test", "clinician": "dr.rivera@clinic.test", "frontdesk": "frontdesk@clinic.test",
-         "billing": "billing@clinic.test", "admin": "admin@clinic.test"}
 ORIGIN = "http://localhost"
 MAX_PAGES = 150  # per role: enough for every page kind of the demo clinic, bounded if lists grow
 MAX_DEPTH = 3  # the nav and landing page's links, then the links on those pages, and once more
@@ -73,28 +70,22 @@ def lived_in(demo):
     booked = client.post("/api/v1/appointments", json=guest_booking(day, 10), headers=patient)
     assert booked.status_code == 201, booked.json
     assert client.post("/api/v1/appointments", json=guest_booking(day, 14)).status_code == 201
+    start_a_superbill_batch(demo)
     return day
 
 
-def sign_in(app, role: str):
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    signed = client.post("/login", data={"email": ROLES[role], "password": DEMO_PASSWORD, "csrf_token": csrf_from(page)})
-    assert signed.status_code == 302, signed.get_data(as_text=True)
-    if role == "admin":
-        set_up_second_factor(client)
-    return client, signed.headers["Location"]
-
-
-def set_up_second_factor(client) -> None:
-    """As an administrator would: open the security page, type the key into an app (pyotp), enter its code."""
-    page = client.get("/admin/", follow_redirects=True)
-    assert page.status_code == 200 and page.request.path == "/account/security"
-    html = page.get_data(as_text=True)
-    secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', html).group(1).replace(" ", "")
-    done = client.post("/account/security", data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_from(html)})
-    assert done.status_code == 200 and "recovery codes" in done.get_data(as_text=True)
-    assert client.get("/admin/").status_code == 200
+def start_a_superbill_batch(demo) -> None:
+    """Last month's superbill batch, started and not yet worked: the superbill desk links to its progress page."""
+    from bench.billable import billable_patients
+    from clinic.extensions import db
+    last_month = (date.today().replace(day=1) - timedelta(days=1)).replace(day=1)
+    with demo.app_context():
+        billable_patients(1, last_month)
+        db.session.remove()
+    client = demo.test_client()
+    started = client.post("/api/v1/superbill-batches", json={"month": last_month.strftime("%Y-%m")},
+                          headers=api_token(client, ROLES["billing"]))
+    assert started.status_code == 201, started.json
 
 
 def crawl(client, *starts: str) -> dict[str, int]:
@@ -139,7 +130,7 @@ def demo_patient_id(demo) -> int:
 
 @pytest.mark.parametrize("role", list(ROLES))
 def test_every_page_a_role_can_reach_renders_and_no_link_is_broken(demo, lived_in, role):
-    client, landing = sign_in(demo, role)
+    client, landing = signed_in(demo, role)
     # and the front desk booking for the (cleared) demo patient: its search and service choice are GET forms,
     # which the crawl does not submit, so their answers are start pages
     patient_id = demo_patient_id(demo)
@@ -148,6 +139,8 @@ def test_every_page_a_role_can_reach_renders_and_no_link_is_broken(demo, lived_i
                                         for code in ("consultation", "iv-ketamine"))]
     seen = crawl(client, internal(landing, "/"), *(busy_days if role != "patient" else []))
     assert len(seen) >= 5, seen  # the nav alone has more
+    if role in ("billing", "admin"):
+        assert any(path.startswith("/billing/superbill-batches/") for path in seen), seen
     for path in argument_free_get_routes(demo):
         status = client.get(path).status_code
         assert status < 500, f"{role}: {path} answered {status}"

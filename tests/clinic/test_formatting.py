@@ -1,5 +1,5 @@
 """The US forms every page, email and message uses (clinic/formatting.py)."""
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -85,3 +85,19 @@ def test_the_filters_are_registered_for_templates(app):
             "{{ d | long_date }}|{{ d | long_date(weekday=False) }}|{{ d | short_date }}|{{ t | clock }}|{{ 47500 | money }}|{{ 'America/Phoenix' | zone_name }}",
             d=date(2027, 3, 17), t=time(0, 0))
     assert out == "Wednesday, March 17, 2027|March 17, 2027|Mar 17|12:00 AM|$475.00|Arizona Time"
+
+
+def test_durations_read_in_hours_and_minutes():
+    assert formatting.duration(120) == "2 hours"
+    assert formatting.duration(60) == "1 hour"
+    assert formatting.duration(150) == "2 hours 30 minutes"
+    assert formatting.duration(45) == "45 minutes"
+    assert formatting.duration(61) == "1 hour 1 minute"
+    assert formatting.duration(0) == "0 minutes"
+
+
+def test_durations_from_a_timedelta_read_as_people_say_them():
+    assert formatting.duration(timedelta(hours=1)) == "1 hour"
+    assert formatting.duration(timedelta(hours=24)) == "24 hours"
+    assert formatting.duration(timedelta(days=2)) == "2 days"
+    assert formatting.duration(timedelta(hours=50)) == "50 hours"

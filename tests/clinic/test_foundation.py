@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from tests.conftest import DEMO_PASSWORD, api_token, csrf_from
+from tests.factories import api_token, csrf_from, DEMO_PASSWORD, sign_in
 
 
 def test_token_for_right_password_and_401_for_wrong(demo, client):
@@ -56,14 +56,8 @@ def test_home_page_sends_security_headers(demo, client):
     assert response.headers["X-Frame-Options"] == "DENY"
 
 
-def login(client, email: str, password: str = DEMO_PASSWORD):
-    page = client.get("/login")
-    return client.post("/login", data={"email": email, "password": password,
-                                       "csrf_token": csrf_from(page.get_data(as_text=True))})
-
-
 def test_cookie_copied_before_logout_is_refused_afterwards(demo, client, app):
-    assert login(client, "patient@clinic.test").status_code == 302
+    assert sign_in(client, "patient@clinic.test", expect=None).status_code == 302
     assert client.get("/account").status_code == 200
     cookie = client.get_cookie("session").value
     token = csrf_from(client.get("/account").get_data(as_text=True))
@@ -87,7 +81,7 @@ def test_malformed_json_and_wrong_types_get_4xx_json(demo, client):
 def test_disabling_a_user_ends_their_session_and_tokens(demo, client, app):
     headers = api_token(client, "frontdesk@clinic.test")
     staff = app.test_client()
-    assert login(staff, "frontdesk@clinic.test").status_code == 302
+    assert sign_in(staff, "frontdesk@clinic.test", expect=None).status_code == 302
     assert staff.get("/staff").status_code == 200
     admin = app.test_client()
     with app.app_context():
@@ -98,7 +92,7 @@ def test_disabling_a_user_ends_their_session_and_tokens(demo, client, app):
         enable_totp(find_user("admin@clinic.test"), secret, pyotp.TOTP(secret).now())
         target = find_user("frontdesk@clinic.test").id
         db.session.commit()
-    assert login(admin, "admin@clinic.test").headers["Location"].endswith("/login/verify")
+    assert sign_in(admin, "admin@clinic.test", expect=None).headers["Location"].endswith("/login/verify")
     page = admin.get("/login/verify").get_data(as_text=True)
     verified = admin.post("/login/verify", data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_from(page)})
     assert verified.status_code == 302
@@ -109,7 +103,7 @@ def test_disabling_a_user_ends_their_session_and_tokens(demo, client, app):
 
 
 def test_admin_without_second_factor_is_sent_to_set_one_up(demo, client):
-    login(client, "admin@clinic.test")
+    sign_in(client, "admin@clinic.test", expect=None)
     response = client.get("/admin/")
     assert response.status_code == 302 and response.headers["Location"].endswith("/account/security")
 
@@ -119,7 +113,7 @@ def test_staff_session_ends_after_thirty_idle_minutes(demo, client, app):
     from clinic.database import utcnow
     from clinic.extensions import db
     from clinic.models import UserSession
-    login(client, "frontdesk@clinic.test")
+    sign_in(client, "frontdesk@clinic.test", expect=None)
     assert client.get("/staff").status_code == 200
     with app.app_context():
         db.session.execute(db.update(UserSession).values(last_seen_at=utcnow() - timedelta(minutes=31)))
@@ -138,9 +132,23 @@ def test_password_reset_link_works_once(demo, client, app):
     form = client.get(path).get_data(as_text=True)
     new = {"password": "a calmer harbour at dawn 42", "confirm": "a calmer harbour at dawn 42", "csrf_token": csrf_from(form)}
     assert client.post(path, data=new).status_code == 302
-    assert login(client, "patient@clinic.test", "a calmer harbour at dawn 42").status_code == 302
+    assert sign_in(client, "patient@clinic.test", "a calmer harbour at dawn 42", expect=None).status_code == 302
     again = client.post(path, data={**new, "csrf_token": csrf_from(client.get(path).get_data(as_text=True))})
     assert again.headers["Location"].endswith("/password/forgot")
+
+
+def test_the_reset_page_and_email_say_how_long_the_link_works_as_configured(demo, client, app):
+    from datetime import timedelta
+
+    from clinic.extensions import db
+    from clinic.models import OutboxMessage
+    app.config["PASSWORD_RESET_LIFETIME"] = timedelta(minutes=90)
+    page = client.get("/password/forgot").get_data(as_text=True)
+    answer = client.post("/password/forgot", data={"email": "patient@clinic.test", "csrf_token": csrf_from(page)})
+    assert "The link works for 1 hour 30 minutes and can be used once." in answer.get_data(as_text=True)
+    with app.app_context():
+        text = db.session.scalars(db.select(OutboxMessage).where(OutboxMessage.kind == "password_reset")).one().text
+    assert "The link works for 1 hour 30 minutes and can be used only once." in text
 
 
 def test_register_confirm_then_sign_in(demo, client, app):
@@ -153,11 +161,11 @@ def test_register_confirm_then_sign_in(demo, client, app):
     strong = "lantern orchard velvet 93"
     client.post("/register", data={"name": "New Person", "email": "new@example.com", "password": strong,
                                    "confirm": strong, "csrf_token": csrf_from(page)})
-    assert login(client, "new@example.com", strong).status_code == 200  # not confirmed yet
+    assert sign_in(client, "new@example.com", strong, expect=None).status_code == 200  # not confirmed yet
     with app.app_context():
         text = db.session.scalars(db.select(OutboxMessage).where(OutboxMessage.kind == "verify_email")).one().text
     client.get(re.search(r"http://127.0.0.1:5000(/register/confirm/\S+)", text).group(1))
-    assert login(client, "new@example.com", strong).status_code == 302
+    assert sign_in(client, "new@example.com", strong, expect=None).status_code == 302
     assert client.get("/account").status_code == 200
 
 

@@ -18,7 +18,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
                                                status_code_conformance)
 
-from tests.conftest import api_token, guest_booking, next_weekday
+from tests.factories import api_token, guest_booking, next_weekday
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))
 SAME_EXAMPLES = os.environ.get("FUZZ_RANDOM") != "1"

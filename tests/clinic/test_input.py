@@ -10,7 +10,9 @@ import pytest
 from werkzeug.routing import IntegerConverter
 
 from clinic import create_app
-from tests.conftest import DEMO_PASSWORD, DRIVER, api_token, at, clear_patient, csrf_from, guest_booking, next_weekday
+from tests import factories
+from tests.factories import (api_token, at, clear_patient, csrf_from, DEMO_PASSWORD, DRIVER, guest_booking,
+                             next_weekday)
 
 IMPOSSIBLE_IDS = (0, 2**31, 2**63, 2**64 + 1, 10**40)
 ABSURD_DAYS = ("9999-12-31", "0001-01-01", "1899-12-31", "2101-01-01")
@@ -22,9 +24,7 @@ def sign_in(client, email: str | None) -> dict:
     if email is None:
         return {}
     headers = api_token(client, email)  # first: once signed in, the API wants the pages' CSRF token
-    page = client.get("/login").get_data(as_text=True)
-    response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD, "csrf_token": csrf_from(page)})
-    assert response.status_code == 302
+    factories.sign_in(client, email)
     return headers
 
 

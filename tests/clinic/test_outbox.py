@@ -15,7 +15,7 @@ from booking.models import Appointment
 from clinic import mail
 from clinic.extensions import db
 from clinic.models import OutboxMessage
-from tests.conftest import at, guest_booking, next_weekday, free_port
+from tests.factories import at, free_port, guest_booking, next_weekday
 
 
 

@@ -17,7 +17,7 @@ import pytest
 import redis
 import requests
 
-from tests.conftest import csrf_from
+from tests.factories import csrf_from
 from tests.gunicorn_server import access_lines, answers_by_worker, gunicorn
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -8,10 +8,8 @@ import pytest
 
 from clinical import services as clinical
 from clinic import formatting
-from tests.booking.test_browser import CHROMIUM, browser, live_server, screenshot  # noqa: F401  (fixtures)
-from tests.clinical.test_clinical import answers
-from tests.booking.test_treatments_api import patient_login
-from tests.conftest import DEMO_PASSWORD
+from tests.browser import CHROMIUM, screenshot
+from tests.factories import answers, DEMO_PASSWORD, patient_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not __import__("pathlib").Path(CHROMIUM).exists(),
                                                       reason=f"no Chromium at {CHROMIUM}")]

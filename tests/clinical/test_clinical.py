@@ -3,44 +3,20 @@ and the clinicians' and patients' pages."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from clinical import services as clinical
 from booking.models import Appointment
+from clinical import services as clinical
 from clinical.models import Clearance, Intake, OutcomeScore, PatientFlag
 from clinic.extensions import db
 from clinic.models import AuditEvent
-from tests.conftest import DEMO_PASSWORD, DRIVER, NEW_YORK, api_token, at, clear_patient, csrf_from, next_weekday
-from tests.booking.test_treatments_api import book, past_treatment, patient_login
+from tests.factories import (a_patient, answers, api_token, at, book, clear_patient, csrf_from, DEMO_PASSWORD,
+                             DRIVER, NEW_YORK, next_weekday, past_treatment, patient_login, pcl5, sign_in)
 
 CRISIS_RESOURCES = ["Call or text 988 (Suicide & Crisis Lifeline)", "Call 911 in an emergency"]
-
-
-def answers(**overrides) -> dict:
-    base = {q.key: False for q in clinical.INTAKE_QUESTIONS if q.kind == "yes_no"}
-    base.update(psychotherapy_tried=True, medications_tried=True, evidence_based_treatments_tried=3,
-                suicidal_thoughts="no", treatment_details="CPT for 12 weeks, sertraline for a year")
-    base.update(overrides)
-    return base
-
-
-def second_patient(app, email: str = "second@example.com") -> int:
-    from clinic import accounts
-    from clinic.models import Role
-    with app.app_context():
-        user = accounts.create_user(email, "Sam Second", Role.patient, DEMO_PASSWORD)
-        db.session.commit()
-        return user.patient_id
-
-
-def login(client, email: str):
-    page = client.get("/login")
-    response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD,
-                                           "csrf_token": csrf_from(page.get_data(as_text=True))})
-    assert response.status_code == 302, response.get_data(as_text=True)[:500]
 
 
 def count(app, model, *where) -> int:
@@ -50,16 +26,20 @@ def count(app, model, *where) -> int:
 
 # --- intake ---------------------------------------------------------------------------------------------------------
 
+def local_today() -> date:
+    return datetime.now(NEW_YORK).date()
+
+
 def test_intake_answers_are_stored_with_the_date(demo, client):
     headers, patient_id = patient_login(client)
+    before = local_today()  # the clinic's date before and after the request: it may pass midnight in between
     response = client.post("/api/v1/intake", json=answers(hyperthyroidism=True, past_substance_abuse=True),
                            headers=headers)
     assert response.status_code == 201, response.json
     intake = response.json["intake"]
     assert "crisis" not in response.json and intake["crisis"] is False
     assert intake["patient_id"] == patient_id and intake["answers"]["evidence_based_treatments_tried"] == 3
-    assert datetime.fromisoformat(intake["submitted_at"]).astimezone(NEW_YORK).date() == \
-        datetime.now(NEW_YORK).date()
+    assert before <= datetime.fromisoformat(intake["submitted_at"]).astimezone(NEW_YORK).date() <= local_today()
     assert [c["question"] for c in intake["concerns"]] == ["hyperthyroidism", "past_substance_abuse"]
     assert intake["concerns"][0]["kind"] == "exclusion" and intake["concerns"][1]["kind"] == "case_by_case"
     assert count(demo, Intake) == 1
@@ -100,6 +80,7 @@ def test_intake_is_for_patients_only(demo, client):
 
 def test_active_suicidal_thoughts_bring_crisis_resources_and_a_flag_for_staff_today(demo, client):
     headers, patient_id = patient_login(client)
+    before = local_today()
     response = client.post("/api/v1/intake", json=answers(suicidal_thoughts="active"), headers=headers)
     assert response.status_code == 201
     assert response.json["crisis"]["resources"] == CRISIS_RESOURCES
@@ -108,7 +89,7 @@ def test_active_suicidal_thoughts_bring_crisis_resources_and_a_flag_for_staff_to
     with demo.app_context():
         flags = db.session.scalars(select(PatientFlag).where(PatientFlag.patient_id == patient_id)).all()
         assert len(flags) == 1 and flags[0].resolved_at is None
-        assert flags[0].raised_at.astimezone(NEW_YORK).date() == datetime.now(NEW_YORK).date()
+        assert before <= flags[0].raised_at.astimezone(NEW_YORK).date() <= local_today()
     clinician = api_token(client, "dr.rivera@clinic.test")
     listed = client.get("/api/v1/flags", headers=clinician).json["flags"]
     assert [f["patient_id"] for f in listed] == [patient_id]
@@ -130,7 +111,7 @@ def test_passive_thoughts_are_no_crisis_but_shown_to_the_clinician(demo, client)
 
 
 def test_intake_page_after_a_crisis_answer_shows_crisis_resources_instead_of_any_form(demo, client):
-    login(client, "patient@clinic.test")
+    sign_in(client, "patient@clinic.test")
     page = client.get("/account/intake")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
@@ -147,14 +128,14 @@ def test_intake_page_after_a_crisis_answer_shows_crisis_resources_instead_of_any
 
 
 def test_intake_page_without_csrf_is_refused(demo, client):
-    login(client, "patient@clinic.test")
+    sign_in(client, "patient@clinic.test")
     form = {key: ("yes" if value is True else "no" if value is False else value) for key, value in answers().items()}
     assert client.post("/account/intake", data=form).status_code == 400
     assert count(demo, Intake) == 0
 
 
 def test_intake_page_stores_answers_and_shows_the_date(demo, client):
-    login(client, "patient@clinic.test")
+    sign_in(client, "patient@clinic.test")
     html = client.get("/account/intake").get_data(as_text=True)
     form = {key: ("yes" if value is True else "no" if value is False else value) for key, value in answers().items()}
     response = client.post("/account/intake", data={**form, "csrf_token": csrf_from(html)})
@@ -254,7 +235,7 @@ def test_a_new_clearance_keeps_the_rems_date_on_file(demo, client):
 
 
 def test_patient_cannot_see_another_patients_clearances(demo, client):
-    other_id = second_patient(demo)
+    other_id = a_patient(demo)
     clear_patient(client, other_id)
     headers, _ = patient_login(client)
     assert client.get(f"/api/v1/patients/{other_id}/clearances", headers=headers).status_code == 404
@@ -271,12 +252,6 @@ def test_clearance_marks_the_intake_reviewed(demo, client):
 
 
 # --- outcomes -------------------------------------------------------------------------------------------------------
-
-def pcl5(total: int) -> list[int]:
-    items = [0] * 20
-    for i in range(total):
-        items[i % 20] += 1
-    return items
 
 
 def test_pcl5_is_scored_and_tracked_against_baseline(demo, client):
@@ -320,7 +295,7 @@ def test_pcl5_answers_are_validated(demo, client, body, field):
 def test_pcl5_can_be_tied_to_the_patients_own_treatment_only(demo, client):
     headers, patient_id = patient_login(client)
     mine = past_treatment(demo, patient_id)
-    theirs = past_treatment(demo, second_patient(demo), hours_ago=30)
+    theirs = past_treatment(demo, a_patient(demo), hours_ago=30)
     ok = client.post("/api/v1/outcomes", json={"answers": pcl5(30), "appointment_id": mine}, headers=headers)
     assert ok.status_code == 201 and ok.json["outcome"]["appointment_id"] == mine
     other = client.post("/api/v1/outcomes", json={"answers": pcl5(30), "appointment_id": theirs}, headers=headers)
@@ -328,7 +303,7 @@ def test_pcl5_can_be_tied_to_the_patients_own_treatment_only(demo, client):
 
 
 def test_pcl5_page_on_a_phone_and_the_progress_chart(demo, client):
-    login(client, "patient@clinic.test")
+    sign_in(client, "patient@clinic.test")
     page = client.get("/account/pcl5")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and 'name="viewport"' in html
@@ -345,6 +320,21 @@ def test_pcl5_page_on_a_phone_and_the_progress_chart(demo, client):
     assert "60" in progress and "40" in progress and "clinically meaningful" in progress
     missing = client.post("/account/pcl5", data={"item_1": "1", "csrf_token": csrf_from(html)})
     assert missing.status_code == 200 and count(demo, OutcomeScore) == 2
+
+
+def test_the_pcl5_item_count_and_score_range_come_from_its_definition(demo, client, monkeypatch):
+    items = client.get("/api/v1/openapi.json").json["paths"]["/outcomes"]["post"]["requestBody"]["content"][
+        "application/json"]["schema"]["properties"]["answers"]
+    assert items["minItems"] == items["maxItems"] == len(clinical.PCL5_ITEMS)
+    assert items["items"]["maximum"] == clinical.PCL5_ITEM_MAX
+    headers, _patient_id = patient_login(client)
+    assert client.post("/api/v1/outcomes", json={"answers": pcl5(30)}, headers=headers).status_code == 201
+    sign_in(client, "patient@clinic.test")
+    progress = client.get("/account/progress").get_data(as_text=True)
+    assert f"out of {clinical.PCL5_MAX}." in progress and f"from 0 to {clinical.PCL5_MAX};" in progress
+    monkeypatch.setattr(clinical, "PCL5_MAX", 100)  # another instrument's scale: the chart follows it
+    progress = client.get("/account/progress").get_data(as_text=True)
+    assert "out of 100." in progress and "from 0 to 100;" in progress and "out of 80" not in progress
 
 
 # --- integration therapy --------------------------------------------------------------------------------------------
@@ -375,7 +365,7 @@ def test_integration_slots_are_private_and_only_after_a_treatment(demo, client):
     headers, patient_id = patient_login(client)
     clear_patient(client, patient_id)
     treatment = book(client, headers, next_weekday(0)).json["appointment"]
-    other_id = second_patient(demo)
+    other_id = a_patient(demo)
     other = client.post("/api/v1/tokens", json={"email": "second@example.com", "password": DEMO_PASSWORD}).json
     response = client.get(f"/api/v1/appointments/{treatment['id']}/integration-slots",
                           headers={"Authorization": f"Bearer {other['token']}"})
@@ -392,7 +382,7 @@ def test_integration_page_books_a_session_with_one_click(demo, client):
     headers, patient_id = patient_login(client)
     clear_patient(client, patient_id)
     treatment = book(client, headers, next_weekday(1)).json["appointment"]
-    login(client, "patient@clinic.test")
+    sign_in(client, "patient@clinic.test")
     page = client.get(f"/account/integration/{treatment['id']}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
@@ -412,14 +402,14 @@ def test_integration_page_books_a_session_with_one_click(demo, client):
 # --- clinician pages ------------------------------------------------------------------------------------------------
 
 def test_clinician_reviews_intakes_flags_first_and_clears_from_the_patient_page(demo, client):
-    other_id = second_patient(demo)
+    other_id = a_patient(demo)
     other = client.post("/api/v1/tokens", json={"email": "second@example.com", "password": DEMO_PASSWORD}).json
     client.post("/api/v1/intake", json=answers(psychosis_history=True),
                 headers={"Authorization": f"Bearer {other['token']}"})
     headers, patient_id = patient_login(client)
     client.post("/api/v1/intake", json=answers(suicidal_thoughts="active"), headers=headers)
 
-    login(client, "dr.rivera@clinic.test")
+    sign_in(client, "dr.rivera@clinic.test")
     queue = client.get("/clinical/intakes").get_data(as_text=True)
     assert queue.index("Pat Jordan") < queue.index("Sam Second")  # the flagged patient first
     assert "Suicidal thoughts" in queue and "psychosis history" in queue
@@ -453,11 +443,11 @@ def test_clinician_reviews_intakes_flags_first_and_clears_from_the_patient_page(
 
 
 def test_clinical_pages_are_for_clinicians(demo, client):
-    login(client, "patient@clinic.test")
+    sign_in(client, "patient@clinic.test")
     assert client.get("/clinical/intakes").status_code == 403
     assert client.get("/clinical/today").status_code == 403
     client.post("/logout", data={"csrf_token": csrf_from(client.get("/account/pcl5").get_data(as_text=True))})
-    login(client, "frontdesk@clinic.test")
+    sign_in(client, "frontdesk@clinic.test")
     assert client.get("/clinical/intakes").status_code == 403
     assert client.get("/clinical/patients/1").status_code == 403
     fresh = client.application.test_client()
@@ -467,8 +457,12 @@ def test_clinical_pages_are_for_clinicians(demo, client):
 def test_today_page_shows_chair_driver_and_monitoring_end_and_completes(demo, client):
     _, patient_id = patient_login(client)
     appointment_id = past_treatment(demo, patient_id, hours_ago=0)
-    login(client, "dr.chen@clinic.test")
+    sign_in(client, "dr.chen@clinic.test")
     page = client.get("/clinical/today")
+    with demo.app_context():  # its own day, which is no longer today when midnight passes meanwhile
+        day = db.session.get(Appointment, appointment_id).starts_at.astimezone(NEW_YORK).date()
+    sign_in(client, "dr.chen@clinic.test")
+    page = client.get(f"/clinical/today?day={day.isoformat()}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     with demo.app_context():
@@ -495,7 +489,7 @@ def test_clinician_patient_page_shows_the_pcl5_chart(demo, client):
     headers, patient_id = patient_login(client)
     for total in (50, 38):
         client.post("/api/v1/outcomes", json={"answers": pcl5(total)}, headers=headers)
-    login(client, "dr.rivera@clinic.test")
+    sign_in(client, "dr.rivera@clinic.test")
     html = client.get(f"/clinical/patients/{patient_id}").get_data(as_text=True)
     assert "<svg" in html and "<polyline" in html and "Clinically meaningful improvement" in html
 
