@@ -9,12 +9,11 @@ import tempfile
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from bench import clinic, history, machine, measures, pdf as pdf_bench, server
+from bench import clinic, history, machine, measures, pdf as pdf_bench, server, superbill_issue, throughput
 
 RESULTS = Path(__file__).with_name("results.json")
 README = Path(__file__).resolve().parents[1] / "README.md"
 TABLE_START, TABLE_END = "<!-- bench table -->", "<!-- /bench table -->"
-LATER = {"booking-throughput-postgresql": "issue 12 (race and soak suite) will provide it"}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -24,9 +23,12 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"--- {name}")
         by_database[name] = _run(url, options)
     print("--- PDF")
-    documents = pdf_bench.run(rounds=options.repeat // 2 or 1, batch=options.pdf_batch)
+    documents = [_shown(_issue_download(options)), _shown(pdf_bench.superbill_batch(options.pdf_batch))]
+    print(f"--- booking throughput ({options.throughput_seconds:g} s of load, then as long of bare inserts)")
+    booking = _shown(throughput.not_measured("skipped by --sqlite-only") if options.sqlite_only
+                     else throughput.measure(os.environ.get("TEST_DATABASE_URL"), options.throughput_seconds))
     report = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine.describe(),
-              "results": measures.combine(by_database) + documents + [_later(n, why) for n, why in LATER.items()]}
+              "results": measures.combine(by_database) + documents + [booking]}
     Path(options.output).write_text(json.dumps(report, indent=2) + "\n")
     print(measures.table(report))
     if Path(options.output) == RESULTS:  # the real run, not a smoke test writing elsewhere
@@ -51,6 +53,8 @@ def _options(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--treatments", type=int, default=60, help="IV treatments booked in the month asked")
     parser.add_argument("--series", type=int, default=10, help="series bookings timed (each cancelled after)")
     parser.add_argument("--pdf-batch", type=int, default=200, help="superbills in the batch measure")
+    parser.add_argument("--throughput-seconds", type=float, default=throughput.SECONDS,
+                        help="seconds of booking load, and as many of bare inserts (BENCH_THROUGHPUT_SECONDS, 60)")
     parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL even when TEST_DATABASE_URL is set")
     parser.add_argument("--output", default=str(RESULTS))
     return parser.parse_args(argv)
@@ -85,8 +89,25 @@ def _run(url: str, options: argparse.Namespace) -> dict:
     return found
 
 
-def _later(name: str, why: str) -> dict:
-    return {"name": name, "ratio": None, "target": measures.TARGETS[name], "met": None, "detail": f"not measured yet: {why}"}
+def _postgresql(options: argparse.Namespace) -> str | None:
+    return None if options.sqlite_only else os.environ.get("TEST_DATABASE_URL")
+
+
+def _issue_download(options: argparse.Namespace) -> dict:
+    """On PostgreSQL when it is there (the database the clinic runs on in production), else a SQLite file."""
+    rounds = options.repeat // 2 or 1
+    url = _postgresql(options)
+    if url:
+        return superbill_issue.measure(url, rounds)
+    with tempfile.TemporaryDirectory(prefix="clinic-bench-") as directory:
+        return superbill_issue.measure(f"sqlite:///{Path(directory) / 'superbills.db'}", rounds)
+
+
+def _shown(result: dict) -> dict:
+    ratio = "n/a" if result["ratio"] is None else f"{result['ratio']:.2f}x"
+    print(f"{result['name']}: {ratio} (target {result['target']:g}x, met: {result['met']}): {result['detail']}",
+          flush=True)
+    return result
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time as time_module
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,13 +18,32 @@ from clinic.extensions import db
 from tests.factories import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
+ACCESS_FORMAT = "%(p)s %(m)s %(U)s %(s)s"  # worker pid, method, path, status
+
+
+def access_lines(folder: Path) -> list[tuple[str, str, str, int]]:
+    """The access log so far: (worker pid, method, path, status) per request answered."""
+    found = []
+    for line in (folder / "access.log").read_text().splitlines():
+        pid, method, path, status = line.split()
+        found.append((pid.strip("<>"), method, path, int(status)))
+    return found
+
+
+def answers_by_worker(folder: Path, method: str, path: str) -> dict[str, list[int]]:
+    """Each worker's pid and the statuses it answered to `method path`, in order."""
+    found: dict[str, list[int]] = {}
+    for pid, logged_method, logged_path, status in access_lines(folder):
+        if (logged_method, logged_path) == (method, path):
+            found.setdefault(pid, []).append(status)
+    return found
 
 
 @contextmanager
 def gunicorn(app, database_url: str, folder: Path, workers: int = 4, threads: int = 4, **env_overrides):
     """The clinic served by gunicorn (`workers` processes with `threads` threads each) on `database_url`; yields
     the base URL. Rate limits are off unless `RATELIMIT_ENABLED="1"` is passed; everything the server logged is
-    shown if it fails to start."""
+    shown if it fails to start. `folder`/access.log names the worker (its pid) that answered each request."""
     with app.app_context():  # the seeding session and its pool must let go of the database first
         db.session.remove()
         db.engine.dispose()
@@ -37,11 +57,13 @@ def gunicorn(app, database_url: str, folder: Path, workers: int = 4, threads: in
     log = log_path.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
-         "--bind", f"127.0.0.1:{port}", "--timeout", "60", "--graceful-timeout", "5", "wsgi:app"],
+         "--bind", f"127.0.0.1:{port}", "--timeout", "60", "--graceful-timeout", "5",
+         "--access-logfile", str(folder / "access.log"), "--access-logformat", ACCESS_FORMAT, "wsgi:app"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_serving(base, process, log_path)
+        _wait_for_every_worker(base, folder, workers)
         yield base
     finally:
         process.terminate()
@@ -51,6 +73,21 @@ def gunicorn(app, database_url: str, folder: Path, workers: int = 4, threads: in
             process.kill()
             process.wait(5)
         log.close()
+
+
+def _wait_for_every_worker(base: str, folder: Path, workers: int, seconds: float = 120) -> None:
+    """gunicorn answers once one worker has loaded the app, and until the others have, that one takes every
+    connection: bursts of simultaneous requests until the access log shows each worker answering, so that what the
+    test sends next is spread over all of them."""
+    deadline, sent = time_module.monotonic() + seconds, 0
+    while len({pid for pid, _method, path, _status in access_lines(folder)
+               if path.startswith("/api/v1/probe-")}) < workers:
+        if time_module.monotonic() > deadline:
+            pytest.fail(f"not every one of the {workers} gunicorn workers answered within {seconds} s")
+        with ThreadPoolExecutor(2 * workers) as pool:
+            list(pool.map(lambda n: requests.get(f"{base}/api/v1/probe-{n}", timeout=30),
+                          range(sent, sent + 2 * workers)))
+        sent += 2 * workers
 
 
 def wait_until_serving(base: str, process: subprocess.Popen, log: Path, seconds: float = 120) -> None:

@@ -1,7 +1,13 @@
 """Whole journeys in real Chromium, as the clinic's users make them: the app served by gunicorn, paying through the
 local Stripe emulator (webhook registered, as `make run` does) and mailing through the loopback SMTP sink with the
-outbox sender loop. Every page a journey visits is checked with axe-core (no serious or critical violations) and
-photographed at 1280 and 390 pixels wide under test-results/journeys/<journey>/.
+outbox sender loop. Every page a journey visits is checked with axe-core at 1280 and at 390 pixels wide (no serious
+or critical violations) and photographed at both under test-results/journeys/<journey>/.
+
+The journeys: a consultation booked by keyboard alone, its email, rescheduling and the .ics; registration, intake,
+clearance by a clinician, an induction series paid in the card field (a plain card, then 3-D Secure), its receipt
+and Good Faith Estimate; a first visit completed with discharge to the driver, the superbill billing issues and the
+patient downloads; a paid treatment cancelled inside 48 hours, half refunded on the page and at the emulator;
+another patient's records answering 404.
 
 axe-core is installed, pinned, by `make test` (`make axe`); without it these tests are skipped, not passed.
 The test process never keeps a database session open while the servers work (SQLite's write lock).
@@ -16,19 +22,21 @@ import subprocess
 import sys
 from email import policy
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 from playwright.sync_api import sync_playwright
 
-from clinic import create_app
+from clinic import accounts, create_app
 from clinic.extensions import db
+from clinic.models import Role
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, fill_driver, PHONE, type_card
 from tests.factories import (answers, at, card, DEMO_PASSWORD, DRIVER, free_port, GOOD, intents_for, move_start_to,
                              next_weekday, refunds_at_stripe, STRIPE_SECRET_KEY, THREE_D_SECURE)
 from tests.gunicorn_server import stop_process, wait_for_port, wait_until_serving
 from tests.conftest import BACKEND, PG_URL, _truncate_all
+from tests.billing.factories import pdf_text
 
 ROOT = Path(__file__).resolve().parents[1]
 AXE = ROOT / ".axe" / "node_modules" / "axe-core" / "axe.min.js"
@@ -125,7 +133,9 @@ def link_in(message, pattern: str) -> str:
 @pytest.fixture(scope="module")
 def browser():
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        # Names other than loopback's resolve to nothing: a page that reached outside would fail, not leak.
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            *CHROMIUM_ARGS, "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"])
         yield chromium
         chromium.close()
 
@@ -133,22 +143,30 @@ def browser():
 class Journey:
     """One user's browser context (CSP bypassed so axe can be injected); `check` audits and photographs a page."""
 
-    def __init__(self, browser, name: str):
-        self.folder = RESULTS / name
+    def __init__(self, browser, name: str, person: str = ""):
+        self.folder, self.person = RESULTS / name, f"{person}-" if person else ""
         self.folder.mkdir(parents=True, exist_ok=True)
         self.context = browser.new_context(viewport=DESKTOP, bypass_csp=True, accept_downloads=True)
+        self.outside: list[str] = []  # every request for somewhere other than this machine
+        self.context.on("request", lambda r: None if on_this_machine(r.url) else self.outside.append(r.url))
         self.page = self.context.new_page()
         self.page.set_default_timeout(20_000)
 
+    def close(self) -> None:
+        self.context.close()
+        assert self.outside == [], f"the pages asked for outside addresses: {self.outside}"
+
     def check(self, label: str) -> None:
+        """axe at each width (a narrow layout can hide a label or shrink a target), and a photograph of each."""
         page = self.page
         page.wait_for_load_state()
-        violations = audit(page)
+        violations = {}
         for viewport in (DESKTOP, PHONE):
             page.set_viewport_size(viewport)
-            page.screenshot(path=str(self.folder / f"{label}-{viewport['width']}.png"), full_page=True)
+            violations[viewport["width"]] = audit(page)
+            page.screenshot(path=str(self.folder / f"{self.person}{label}-{viewport['width']}.png"), full_page=True)
         page.set_viewport_size(DESKTOP)
-        assert violations == [], f"{label} ({page.url}): {violations}"
+        assert not any(violations.values()), f"{label} ({page.url}): {violations}"
 
 
 def audit(page) -> list[dict]:
@@ -164,12 +182,17 @@ def audit(page) -> list[dict]:
 def journeys(browser, request):
     opened: list[Journey] = []
 
-    def open_journey(name: str) -> Journey:
-        opened.append(Journey(browser, name))
+    def open_journey(name: str, person: str = "") -> Journey:
+        opened.append(Journey(browser, name, person))
         return opened[-1]
     yield open_journey
     for journey in opened:
-        journey.context.close()
+        journey.close()
+
+
+def on_this_machine(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("data", "blob", "about") or parts.hostname in ("127.0.0.1", "localhost", "::1")
 
 
 def tab_to(page, selector: str, limit: int = 60) -> None:
@@ -181,19 +204,28 @@ def tab_to(page, selector: str, limit: int = 60) -> None:
     pytest.fail(f"Tab never reached {selector}")
 
 
-def sign_in(page, base: str, email_address: str, password: str = DEMO_PASSWORD) -> None:
+def sign_in(journey: Journey, base: str, email_address: str, password: str = DEMO_PASSWORD) -> None:
+    page = journey.page
     page.goto(f"{base}/login")
+    journey.check("sign-in")
     page.get_by_label("Email address").fill(email_address)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: "/login" not in url)
+    journey.check("signed-in")
+
+
+def download(page, link) -> bytes:
+    """What a click on `link` saves, as the browser saves it."""
+    with page.expect_download() as saving:
+        link.click()
+    return Path(saving.value.path()).read_bytes()
 
 
 # --- the journeys ---------------------------------------------------------------------------------------------------
 
-def test_a_visitor_books_by_keyboard_follows_the_email_reschedules_and_downloads_the_ics(clinic, journeys):
-    base, mail = clinic
-    journey = journeys("consultation-by-keyboard")
+def book_by_keyboard(journey: Journey, base: str) -> None:
+    """A day, a time, the details and the way to talk, then the booking itself: Tab, arrows, Enter and Space."""
     page = journey.page
     page.goto(f"{base}/book")
     page.wait_for_selector("[data-slot-times] button")
@@ -217,6 +249,12 @@ def test_a_visitor_books_by_keyboard_follows_the_email_reschedules_and_downloads
     assert page.get_by_role("heading", level=1).inner_text() == "You're booked"
     journey.check("booked")
 
+
+def test_a_visitor_books_by_keyboard_follows_the_email_reschedules_and_downloads_the_ics(clinic, journeys):
+    base, mail = clinic
+    journey = journeys("consultation-by-keyboard")
+    page = journey.page
+    book_by_keyboard(journey, base)
     message = wait_for_mail(mail, "Your appointment is confirmed", "kai@example.com")
     assert message.get_payload()  # the .ics travels with it too; the journey downloads it from the page below
     page.goto(link_in(message, "/appointments/manage/"))
@@ -274,7 +312,7 @@ def test_a_patient_cancels_a_paid_treatment_inside_48_hours_and_sees_half_refund
     half = payment["amount_cents"] // 2
     journey = journeys("late-cancellation")
     page = journey.page
-    sign_in(page, base, "patient@clinic.test")
+    sign_in(journey, base, "patient@clinic.test")
     page.goto(f"{base}/account")
     journey.check("account")
     page.get_by_text("Cancel this appointment").click()
@@ -307,7 +345,7 @@ def register_and_confirm(journey: Journey, base: str, mail: Path, name: str, ema
     page.goto(link_in(wait_for_mail(mail, "Confirm your email address", email_address), "/register/confirm/"))
     page.wait_for_url(re.compile(r"/login"))
     journey.check("confirmed")
-    sign_in(page, base, email_address, STRONG)
+    sign_in(journey, base, email_address, STRONG)
 
 
 def test_a_patient_opening_another_patients_records_gets_404(clinic, journeys, localstripe_url):
@@ -316,6 +354,9 @@ def test_a_patient_opening_another_patients_records_gets_404(clinic, journeys, l
     journey = journeys("another-patients-records")
     register_and_confirm(journey, base, mail, "Morgan Other", "morgan@example.com")
     page = journey.page
+    opened = page.goto(f"{base}/api/v1/payments/{payment['id']}/receipt.pdf")  # typed into the address bar
+    assert opened.status == 404 and opened.json()["error"]["code"] == "not_found", opened.text()
+    assert "Pat Jordan" not in page.content()
     for path in (f"/api/v1/payments/{payment['id']}/receipt.pdf", f"/api/v1/payments/{payment['id']}",
                  f"/api/v1/appointments/{appointment['id']}",
                  f"/api/v1/appointments/{appointment['id']}/calendar.ics",
@@ -341,7 +382,7 @@ def fill_intake(page) -> None:
 
 def clear_in_the_clinic(journey: Journey, base: str, patient_name: str) -> None:
     page = journey.page
-    sign_in(page, base, "dr.rivera@clinic.test")
+    sign_in(journey, base, "dr.rivera@clinic.test")
     page.goto(f"{base}/clinical/intakes")
     journey.check("clinician-intakes")
     page.get_by_role("link", name=patient_name).click()
@@ -355,7 +396,7 @@ def clear_in_the_clinic(journey: Journey, base: str, patient_name: str) -> None:
 
 
 @pytest.mark.parametrize("number", [GOOD, THREE_D_SECURE], ids=["card", "3d-secure"])
-def test_a_visitor_registers_is_cleared_books_an_induction_series_and_pays(clinic, journeys, browser, number):
+def test_a_visitor_registers_is_cleared_books_an_induction_series_and_pays(clinic, journeys, browser, number, tmp_path):
     base, mail = clinic
     kind = "3ds" if number == THREE_D_SECURE else "card"
     journey = journeys(f"register-clear-series-pay-{kind}")
@@ -369,15 +410,26 @@ def test_a_visitor_registers_is_cleared_books_an_induction_series_and_pays(clini
     page.wait_for_load_state()
     journey.check("intake-sent")
 
-    clinician = Journey(browser, journey.folder.name)  # another browser context: its own cookies
+    clinician = Journey(browser, journey.folder.name, "clinician")  # another browser context: its own cookies
     try:
         clear_in_the_clinic(clinician, base, name)
     finally:
-        clinician.context.close()
+        clinician.close()
 
+    hold_and_pay_the_series(journey, base, number, next_weekday(0, 2 if kind == "3ds" else 1))
+    payments = page.request.get(f"{base}/api/v1/payments").json()["payments"]
+    assert len(payments) == 1 and payments[0]["status"] == "succeeded", payments
+    receipt, estimate = (pdf_text(document, tmp_path) for document in documents_from_the_account(journey, base))
+    assert name in receipt and f"${payments[0]['amount_cents'] / 100:,.2f}" in receipt, receipt
+    assert "Good Faith Estimate" in estimate and name in estimate, estimate
+
+
+def hold_and_pay_the_series(journey: Journey, base: str, number: str, first_day) -> None:
+    """An IV induction held from `first_day` on, then paid in the card field (3-D Secure asks twice)."""
+    page = journey.page
     page.goto(f"{base}/account/treatments")
     page.locator("#series-protocol").select_option("iv-induction")
-    page.locator("#series-first-date").fill(next_weekday(0, 2 if kind == "3ds" else 1).isoformat())
+    page.locator("#series-first-date").fill(first_day.isoformat())
     fill_driver(page, "series")
     journey.check("treatments")
     page.get_by_role("button", name="Hold the whole series").click()
@@ -397,14 +449,113 @@ def test_a_visitor_registers_is_cleared_books_an_induction_series_and_pays(clini
             page.get_by_role("button", name="Complete authentication").wait_for(state="detached")
     page.get_by_text(re.compile("confirmed")).first.wait_for()
     journey.check("paid")
-    payments = page.request.get(f"{base}/api/v1/payments").json()["payments"]
-    assert len(payments) == 1 and payments[0]["status"] == "succeeded", payments
-    receipt = page.request.get(urljoin(base, payments[0]["receipt_url"]))
-    assert receipt.status == 200 and receipt.body().startswith(b"%PDF"), receipt.status
-    estimates = page.request.get(f"{base}/api/v1/estimates").json()["estimates"]
-    assert len(estimates) == 1, estimates  # the series' Good Faith Estimate
-    estimate = page.request.get(urljoin(base, estimates[0]["pdf_url"]))
-    assert estimate.status == 200 and estimate.body().startswith(b"%PDF"), estimate.status
+
+
+def documents_from_the_account(journey: Journey, base: str) -> tuple[bytes, bytes]:
+    """The receipt and the Good Faith Estimate, saved from the links on the patient's account page."""
+    page = journey.page
+    page.goto(f"{base}/account")
+    receipt = page.get_by_role("link", name="Receipt (PDF)")
+    receipt.wait_for()  # the payments table is filled in by the page's script
+    journey.check("account")
+    return download(page, receipt), download(page, page.locator("[data-estimates] a").first)
+
+
+# --- a first visit completed, then its superbill -------------------------------------------------------------------
+
+def a_treatment_under_way(journey_app, base: str, localstripe_url: str, name: str, email_address: str) -> dict:
+    """A patient with an account, a birth date and an address (a superbill needs them), cleared, whose paid IV
+    treatment began two hours ago: the visit the clinician is about to complete."""
+    with journey_app.app_context():
+        accounts.create_user(email_address, name, Role.patient, DEMO_PASSWORD)
+        db.session.commit()
+        db.session.remove()
+    headers, user = api_headers(base, email_address)
+    details = requests.patch(f"{base}/api/v1/patients/{user['patient_id']}", headers=headers, timeout=10, json={
+        "date_of_birth": "1986-04-12", "address": "8 Wharf Lane\nBoston, MA 02110"})
+    assert details.status_code == 200, details.text
+    clinician, _ = api_headers(base, "dr.chen@clinic.test")
+    clearance = requests.post(f"{base}/api/v1/patients/{user['patient_id']}/clearance", headers=clinician, timeout=10,
+                              json={"protocols": ["iv-induction"], "diagnosis_codes": ["F43.12"], "notes": "cleared"})
+    assert clearance.status_code == 201, clearance.text
+    held = requests.post(f"{base}/api/v1/appointments", headers=headers, timeout=10, json={
+        "service": "iv-ketamine", "start": at(next_weekday(4, 4), 14), "driver": DRIVER})
+    assert held.status_code == 201, held.text
+    appointment = held.json()["appointment"]
+    paid = requests.post(f"{base}/api/v1/appointments/{appointment['id']}/pay", headers=headers, timeout=30,
+                         json={"payment_method": card(localstripe_url, GOOD)})
+    assert paid.status_code == 200 and paid.json()["payment"]["status"] == "succeeded", paid.text
+    move_start_to(journey_app, appointment["id"], -2)
+    with journey_app.app_context():
+        db.engine.dispose()
+        return requests.get(f"{base}/api/v1/appointments/{appointment['id']}", headers=headers,
+                            timeout=10).json()["appointment"]
+
+
+def complete_and_discharge(journey: Journey, base: str, appointment: dict, name: str) -> None:
+    page = journey.page
+    sign_in(journey, base, "dr.rivera@clinic.test")
+    page.goto(f"{base}/clinical/today?day={appointment['start'][:10]}")
+    visit = page.locator("section", has=page.get_by_role("heading", name=re.compile(name)))
+    journey.check("treatments-of-the-day")
+    visit.get_by_label("Dose (mg)").fill("35")
+    visit.get_by_role("button", name="Complete and discharge").click()  # not yet released to the driver
+    page.wait_for_load_state()
+    assert "designated driver before completing" in page.locator(".flashes").inner_text()
+    journey.check("discharge-refused")
+    visit.get_by_label("Dose (mg)").fill("35")
+    visit.get_by_label("Released to designated driver").check()
+    visit.get_by_role("button", name="Complete and discharge").click()
+    page.wait_for_load_state()
+    assert f"{name}'s treatment is completed and the discharge recorded." in page.locator(".flashes").inner_text()
+    assert "Released to designated driver." in visit.inner_text()
+    journey.check("completed")
+
+
+def issue_the_superbill(journey: Journey, base: str, patient_id: int, day: str, name: str) -> str:
+    page = journey.page
+    sign_in(journey, base, "billing@clinic.test")
+    page.goto(f"{base}/billing/superbills")
+    assert page.locator("[data-billing-details-complete]").is_visible()
+    assert f"{name} (id {patient_id})" in page.get_by_role("region", name="Requests from patients").inner_text()
+    journey.check("superbill-desk")
+    page.get_by_label("Patient id").fill(str(patient_id))
+    page.get_by_label("From", exact=True).fill(day)
+    page.get_by_label("To", exact=True).fill(day)
+    page.get_by_role("button", name="Issue superbill").click()
+    page.wait_for_load_state()
+    issued = re.search(rf"Superbill (\S+) issued for {re.escape(name)}\.", page.locator(".flashes").inner_text())
+    assert issued, page.locator(".flashes").inner_text()
+    assert "No open requests." in page.get_by_role("region", name="Requests from patients").inner_text()
+    journey.check("superbill-issued")
+    return issued.group(1)
+
+
+def test_a_first_visit_completed_with_discharge_to_the_driver_ends_in_a_superbill_the_patient_downloads(
+        clinic, journeys, journey_app, localstripe_url, tmp_path):
+    base, _mail = clinic
+    name, email_address = "Dana Discharge", "dana@example.com"
+    appointment = a_treatment_under_way(journey_app, base, localstripe_url, name, email_address)
+    day = appointment["start"][:10]
+    patient = journeys("first-visit-superbill")
+    sign_in(patient, base, email_address)
+    patient.page.goto(f"{base}/account")
+    patient.page.locator("#superbill-from").fill(day)
+    patient.page.locator("#superbill-to").fill(day)
+    patient.page.get_by_role("button", name="Ask for a superbill").click()
+    patient.page.wait_for_load_state()
+    assert "our billing team will prepare your superbill" in patient.page.locator(".flashes").inner_text()
+    patient.check("superbill-asked")
+
+    complete_and_discharge(journeys("first-visit-superbill", "clinician"), base, appointment, name)
+    number = issue_the_superbill(journeys("first-visit-superbill", "billing"), base, appointment["patient_id"], day,
+                                 name)
+
+    patient.page.goto(f"{base}/account")
+    link = patient.page.get_by_role("link", name=number)
+    patient.check("superbill-listed")
+    text = pdf_text(download(patient.page, link), tmp_path)
+    assert number in text and name in text and "F43.12" in text, text
 
 
 def test_billing_staff_change_a_fee_check_identifiers_and_read_the_estimates(clinic, journeys):
@@ -413,7 +564,7 @@ def test_billing_staff_change_a_fee_check_identifiers_and_read_the_estimates(cli
     base, _mail = clinic
     journey = journeys("billing-fee-schedule")
     page = journey.page
-    sign_in(page, base, "billing@clinic.test")
+    sign_in(journey, base, "billing@clinic.test")
     page.goto(f"{base}/billing")
     journey.check("billing")
     page.get_by_role("link", name="Open the fee schedule").click()

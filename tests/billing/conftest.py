@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import serving
-from tests.factories import ADDRESS, book, clear_patient, move_to_the_past, NAME, next_weekday, paid_by_card, patient_login
+from tests.factories import (ADDRESS, book, clear_patient, move_to_the_past, NAME, next_weekday, paid_by_card,
+                             patient_login)
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from billing.models import PackageCredit, Payment
 from clinic.extensions import db
 from clinic.models import ClinicSettings
-from tests.factories import (api_token, book_series, buy, card, cleared_patient, DECLINED, intents_for, move_start_to, set_package)
+from tests.factories import (api_token, book_series, buy, card, cleared_patient, DECLINED, intents_for,
+                             move_start_to, set_package)
 
 
 def test_buying_charges_the_package_price_once_at_stripe(stripe_app, localstripe_url):

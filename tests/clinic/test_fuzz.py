@@ -1,6 +1,7 @@
 """Fuzzing from the OpenAPI document (schemathesis, through WSGI): every operation gets generated valid and
-invalid requests as an anonymous visitor, a patient and staff. No answer may be a 5xx (with TESTING on, a server
-error raises here), and every answer must be documented: its status, content type and body.
+invalid requests as an anonymous visitor, a patient and staff (clinician, billing, front desk). No answer may be a
+5xx (with TESTING on, a server error raises here), and every answer must be documented: its status, content type
+and body.
 
 Bounded for the suite: FUZZ_EXAMPLES examples per operation and mode (default 3, the same ones each run); a longer
 run raises it, FUZZ_RANDOM=1 draws new examples each time, and FUZZ_ROLES lists who signs in (anonymous and emails).
@@ -22,7 +23,8 @@ from tests.factories import api_token, guest_booking, next_weekday
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))
 SAME_EXAMPLES = os.environ.get("FUZZ_RANDOM") != "1"
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-ROLES = tuple(os.environ.get("FUZZ_ROLES", "anonymous patient@clinic.test dr.rivera@clinic.test").split())
+ROLES = tuple(os.environ.get("FUZZ_ROLES", "anonymous patient@clinic.test dr.rivera@clinic.test "
+                                           "billing@clinic.test frontdesk@clinic.test").split())
 
 
 def strategies(operation):
