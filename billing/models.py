@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.models import Appointment
@@ -228,8 +228,9 @@ class SuperbillStatus(str, enum.Enum):
 
 
 class Superbill(db.Model):
-    """An issued superbill: the plain data it showed (a JSON snapshot) and its PDF's sha256, never changed.
-    Voiding only sets the reason; the snapshot stays and the PDF is rendered from it marked VOID."""
+    """An issued superbill: the plain data it showed (a JSON snapshot), the PDF it was issued as and that PDF's
+    sha256, never changed. Voiding only sets the reason; the snapshot stays and the PDF is rendered from it marked
+    VOID. (Superbills issued before the PDF was kept have none: theirs is rendered from the snapshot.)"""
 
     __tablename__ = "superbills"
     __table_args__ = (
@@ -249,6 +250,7 @@ class Superbill(db.Model):
     currency: Mapped[str] = mapped_column(String(3), default="usd")
     snapshot: Mapped[dict] = mapped_column(JSON)
     pdf_sha256: Mapped[str] = mapped_column(String(64))
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)  # read only for a download
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     void_reason: Mapped[str | None] = mapped_column(Text)

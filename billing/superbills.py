@@ -1,8 +1,9 @@
 """Issuing, voiding and reissuing superbills: gathered once into plain data, stored as issued, never changed.
 
 A superbill bills every completed, paid visit of a patient in a date range at the fee schedule in force on each
-visit's date. What it showed is kept as a JSON snapshot with its PDF's sha256; a download renders the snapshot
-again (marked VOID once voided). Numbers come from a locked counter row per year and are never reused."""
+visit's date. What it showed is kept as a JSON snapshot with the PDF and its sha256; a download serves that very PDF,
+and a void one is rendered again from the snapshot, marked VOID. Numbers come from a locked counter row per year and
+are never reused."""
 from __future__ import annotations
 
 import hashlib
@@ -98,7 +99,7 @@ def record(actor: User | None, prepared: Prepared, data: SuperbillData, pdf: byt
         number=data.number, patient_id=patient.id, first_day=prepared.first, last_day=prepared.last,
         replaces_id=replaces.id if replaces else None, total_charged_cents=data.total_charged_cents,
         total_paid_cents=data.paid_cents, currency=data.currency, snapshot=snapshot_of(data),
-        pdf_sha256=hashlib.sha256(pdf).hexdigest(), issued_by_id=actor.id if actor else None,
+        pdf=pdf, pdf_sha256=hashlib.sha256(pdf).hexdigest(), issued_by_id=actor.id if actor else None,
         visits=[SuperbillVisit(appointment_id=v.id) for v in prepared.visits])
     db.session.add(superbill)
     db.session.flush()
@@ -204,7 +205,10 @@ def _void_and_reissue(actor: User | None, superbill: Superbill, reason: str) -> 
 
 
 def pdf_for(superbill: Superbill) -> bytes:
-    """The PDF rendered again from the stored snapshot, marked VOID with its reason once voided."""
+    """The very PDF it was issued as; once voided (or if issued before PDFs were kept), rendered again from the stored
+    snapshot, marked VOID with its reason."""
+    if not superbill.void_reason and superbill.pdf is not None:
+        return superbill.pdf
     data = superbill_from_snapshot(superbill.snapshot)
     if superbill.void_reason:
         data = replace(data, void_reason=superbill.void_reason)
