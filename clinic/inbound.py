@@ -1,10 +1,13 @@
-"""What the app accepts before any view runs: ids in URLs that a row can have, and JSON bodies it can read.
+"""What the app accepts before any view runs: ids in URLs that a row can have, JSON bodies it can read, and form
+fields and query strings without NUL bytes (no database column can store one: PostgreSQL refuses them).
 
 Both are registered once in the app factory, so that every route (API and pages, now and later) gets them.
 """
 from __future__ import annotations
 
-from flask import Flask, abort
+from flask import Flask, abort, request
+
+from clinic.errors import ValidationError
 
 from clinic.fastjson import OrjsonProvider
 
@@ -20,6 +23,16 @@ def _refuse_impossible_ids(endpoint: str | None, values: dict | None) -> None:
     """
     if any(type(v) is int and not 1 <= v <= MAX_ID for v in (values or {}).values()):
         abort(404)
+
+
+def _refuse_nul_bytes() -> None:
+    """A NUL byte typed or pasted into any form field or query string is refused with a sentence naming the field,
+    on every page and form alike, before a view could hand it to the database."""
+    for source in (request.args, request.form):
+        for key, value in source.items(multi=True):
+            if "\x00" in key or "\x00" in value:
+                message = "This holds a character we cannot store (a NUL byte). Please remove it and try again."
+                raise ValidationError(message, code="bad_character", fields={key.replace("\x00", "")[:100]: message})
 
 
 class BoundedJSONProvider(OrjsonProvider):
@@ -57,4 +70,5 @@ def row_id(raw: str | None) -> int | None:
 
 def register(app: Flask) -> None:
     app.url_value_preprocessor(_refuse_impossible_ids)
+    app.before_request(_refuse_nul_bytes)
     app.json = BoundedJSONProvider(app)

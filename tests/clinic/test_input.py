@@ -10,6 +10,8 @@ import pytest
 from werkzeug.routing import IntegerConverter
 
 from clinic import create_app
+from clinic.extensions import db
+from clinic.models import ClinicSettings, User
 from tests import factories
 from tests.factories import (api_token, at, clear_patient, csrf_from, DEMO_PASSWORD, DRIVER, guest_booking,
                              next_weekday)
@@ -236,3 +238,27 @@ def test_a_designated_drivers_name_is_read_like_a_patients(demo, client):
     refused(client.post("/api/v1/appointments", json=body, headers=patient), "name")
     body["driver"]["name"] = "Robin Driver"
     assert client.post("/api/v1/appointments", json=body, headers=patient).status_code == 201
+
+
+@pytest.mark.parametrize("page, fields", [
+    ("/register", {"name": "Nora\x00New", "email": "nora@example.com", "password": "a calmer harbour at dawn 42",
+                   "confirm": "a calmer harbour at dawn 42"}),
+    ("/admin/", {"name": "Clinic", "legal_name": "Harbor\x00Light"}),
+])
+def test_a_nul_byte_in_any_form_field_is_422_naming_the_field_and_nothing_is_stored(demo, page, fields):
+    client = demo.test_client()
+    if page == "/admin/":
+        client, _ = factories.signed_in(demo, "admin")
+    form = client.get(page).get_data(as_text=True)
+    answer = client.post(page, data={**fields, "csrf_token": csrf_from(form)})
+    assert answer.status_code == 422, answer.status_code
+    assert "NUL byte" in answer.get_data(as_text=True)
+    with demo.app_context():
+        assert db.session.scalar(db.select(User).where(User.email == "nora@example.com")) is None
+        assert "\x00" not in (db.session.get(ClinicSettings, 1).legal_name or "")
+
+
+def test_a_nul_byte_in_a_query_string_is_422(demo, client):
+    answer = client.get("/api/v1/availability", query_string={"service": "consul\x00tation", "from": "2027-03-01"})
+    assert answer.status_code == 422 and answer.json["error"]["code"] == "bad_character"
+    assert "service" in answer.json["error"]["fields"]
