@@ -28,7 +28,7 @@ from clinic.settings import clinic_settings, clinic_zone
 
 BILLED_KINDS = (ServiceKind.treatment.value, ServiceKind.psychotherapy.value)
 ADMIN_FIXES = "billing staff can add it at /billing/identifiers, an administrator at /admin/"
-PATIENT_FIXES = "the patient can add it on /account (or staff for them)"
+PATIENT_FIXES = "the patient can add it on /account/details (or staff for them)"
 CLINICIAN_FIXES = "a clinician records it with the patient's clearance"
 
 

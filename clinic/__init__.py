@@ -108,7 +108,7 @@ def _register_blueprints(app: Flask) -> None:
     """Every package's pages and API, in one list: core first, then clinical, booking and billing (each depends
     only on those before it). Each blueprint brings what goes with it when registered: its navigation links,
     its `flask` commands and its part of `flask seed-demo`."""
-    from clinic import admin, api, auth, layout
+    from clinic import admin, api, auth, layout, patient_details
     from clinical import api as clinical_api, views as clinical_views
     from booking import admin_views as closures, api as booking_api, care_views, front_desk_views, treatment_views
     from booking import views as booking_views
@@ -116,7 +116,7 @@ def _register_blueprints(app: Flask) -> None:
     from billing import estimate_views, fee_schedule_views, identifier_views, superbill_batch_api, superbill_batch_views
 
     for blueprint in (
-        auth.bp, admin.bp, api.bp,
+        auth.bp, patient_details.bp, admin.bp, api.bp,
         clinical_views.bp, clinical_api.bp,
         booking_views.bp, booking_api.bp, treatment_views.bp, care_views.bp, front_desk_views.bp, closures.bp,
         billing_views.bp, billing_api.bp, superbill_views.bp, superbill_api.bp,

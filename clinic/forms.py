@@ -1,6 +1,6 @@
 """Forms for signing in and managing an account (Flask-WTF: CSRF on every one)."""
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import EmailField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from clinic.jsonin import EARLIEST_DAY, LATEST_DAY, SANE_RANGE
@@ -83,3 +83,12 @@ class ChangePasswordForm(FlaskForm):
 class ChangeEmailForm(FlaskForm):
     email = EmailField("New email address", validators=[DataRequired("Please enter the new email address."),
                                                         Length(max=254)])
+
+
+class PatientDetailsForm(FlaskForm):
+    """A patient's own details: the name on their records and the date of birth and address a superbill needs.
+    The values are read by clinic.jsonin's patient readers, the same as the API's."""
+    name = StringField("Full name", validators=[Length(max=200), PlainText()])
+    phone = StringField("Phone", validators=[Length(max=40), PlainText()])
+    date_of_birth = StringField("Date of birth", validators=[Length(max=10)])
+    address = TextAreaField("Mailing address", validators=[Length(max=500), PlainText(multiline=True)])
