@@ -54,13 +54,13 @@ def add_schemas(schemas: dict) -> None:
 
 # Answers that the app's common machinery can give to any operation, whatever the operation itself does:
 # a bad or expired bearer token is 401 on every path (public ones too), an id no row can have is 404, and a
-# body that is not readable JSON, or a browser session's request without its CSRF token, is 400, and one
-# larger than MAX_CONTENT_LENGTH is 413.
+# body that is not readable JSON, or a browser session's request without its CSRF token, is 400, one larger
+# than MAX_CONTENT_LENGTH is 413, and a query string holding a NUL byte is 422 (clinic.inbound).
 _METHODS = ("get", "post", "put", "patch", "delete")
 
 
 def _common_statuses(path: str, method: str, operation: dict) -> tuple[int, ...]:
-    statuses = [401]
+    statuses = [401, 422]
     if "{" in path:
         statuses.append(404)
     if method != "get":
