@@ -110,17 +110,17 @@ def _register_blueprints(app: Flask) -> None:
     its `flask` commands and its part of `flask seed-demo`."""
     from clinic import admin, api, auth, layout, patient_details
     from clinical import api as clinical_api, views as clinical_views
-    from booking import admin_views as closures, api as booking_api, care_views, front_desk_views, treatment_views
-    from booking import views as booking_views
-    from billing import api as billing_api, superbill_api, superbill_views, views as billing_views
-    from billing import estimate_views, fee_schedule_views, identifier_views, superbill_batch_api, superbill_batch_views
+    from booking import (admin_views as closures, api as booking_api, care_views, front_desk_views, treatment_views,
+                         views as booking_views)
+    from billing import (api as billing_api, estimate_views, fee_schedule_views, identifier_views, superbill_api,
+                         superbill_batch_api, superbill_batch_views, superbill_views, views as billing_views)
 
     for blueprint in (
         auth.bp, patient_details.bp, admin.bp, api.bp,
         clinical_views.bp, clinical_api.bp,
         booking_views.bp, booking_api.bp, treatment_views.bp, care_views.bp, front_desk_views.bp, closures.bp,
-        billing_views.bp, billing_api.bp, superbill_views.bp, superbill_api.bp,
-        superbill_batch_views.bp, superbill_batch_api.bp, fee_schedule_views.bp, identifier_views.bp, estimate_views.bp,
+        billing_views.bp, billing_api.bp, fee_schedule_views.bp, identifier_views.bp, estimate_views.bp,
+        superbill_views.bp, superbill_api.bp, superbill_batch_views.bp, superbill_batch_api.bp,
     ):
         app.register_blueprint(blueprint)
     layout.register(app)
