@@ -38,15 +38,24 @@ def start(client, month=MONTH, email="billing@clinic.test"):
     return client.post("/api/v1/superbill-batches", json={"month": month}, headers=api_token(client, email))
 
 
-def run_workers(app, count: int, **kwargs) -> list[Counter]:
-    """`count` workers at once, each in its own thread and app context (its own database session)."""
+def run_workers(app, count: int, *, each_takes_one: bool = False, **kwargs) -> list[Counter]:
+    """`count` workers at once, each in its own thread and app context (its own database session). With
+    `each_takes_one`, a worker that has issued its first chunk waits until every other one has too: which worker the
+    scheduler lets claim first is then no longer what the test depends on."""
     results: list[Counter] = [Counter() for _ in range(count)]
-    ready = threading.Barrier(count)
+    ready, first_chunks = threading.Barrier(count), threading.Barrier(count)
 
     def worker(index: int) -> None:
+        waited = []
+
+        def after_chunk(_chunk) -> None:
+            if each_takes_one and not waited:
+                waited.append(True)
+                first_chunks.wait(60)
+
         with app.app_context():
             ready.wait(10)
-            results[index] = batches.work(batches.worker_name(), **kwargs)
+            results[index] = batches.work(batches.worker_name(), on_chunk=after_chunk, **kwargs)
             db.session.remove()
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
@@ -65,7 +74,7 @@ def test_two_workers_share_a_batch_without_duplicates_and_list_the_failing_patie
     batch = started.json["batch"]
     assert (batch["month"], batch["status"], batch["total"], batch["done"]) == (MONTH, "running", 5, 0)
 
-    results = run_workers(demo, 2, limit=1)
+    results = run_workers(demo, 2, each_takes_one=True, limit=1)
     assert all(result["claimed"] >= 1 for result in results), results  # both took a share
     assert sum(result["issued"] for result in results) == 4
 
