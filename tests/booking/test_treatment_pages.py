@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import re
 
-from clinical import services as clinical
-from tests.factories import at, clear_patient, DRIVER, next_weekday, patient_id, sign_in_for_scripts
+from tests.factories import answers, at, clear_patient, DRIVER, next_weekday, patient_id, sign_in_for_scripts
 
 PATIENT = "patient@clinic.test"
-
-
-def intake_answers(**overrides) -> dict:
-    base = {q.key: False for q in clinical.INTAKE_QUESTIONS if q.kind == "yes_no"}
-    base.update(psychotherapy_tried=True, medications_tried=True, evidence_based_treatments_tried=3,
-                suicidal_thoughts="no", treatment_details="CPT for 12 weeks")
-    base.update(overrides)
-    return base
 
 
 def test_signed_out_visitors_are_sent_to_sign_in(demo, client):
@@ -58,7 +49,7 @@ def test_the_nav_links_the_treatment_pages(demo, client):
 def test_patients_in_crisis_see_crisis_resources_and_no_forms(demo, client):
     csrf = sign_in_for_scripts(client)
     clear_patient(client.application.test_client(), patient_id(client))
-    response = client.post("/api/v1/intake", json=intake_answers(suicidal_thoughts="active"),
+    response = client.post("/api/v1/intake", json=answers(suicidal_thoughts="active"),
                            headers={"X-CSRFToken": csrf})
     assert response.status_code == 201, response.json
     assert response.json["intake"]["crisis"] is True
