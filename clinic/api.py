@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import func, select
 
 from clinic import accounts, audit, jsonin, openapi
+from clinic.api_shapes import PatientAnswer, PatientChanged, PatientChanges, Token, TokenRequest
 from clinic.auth_context import authenticate_api_request, require_api_user
 from clinic.database import utcnow
 from clinic.errors import Conflict, NotFound, Unauthorized
@@ -42,12 +43,11 @@ def failed(response) -> bool:
 @bp.post("/tokens")
 @limiter.limit("10 per 15 minutes", key_func=login_key, deduct_when=failed)
 @limiter.limit("30 per 15 minutes", deduct_when=failed)
-def create_token():
-    data = jsonin.json_object()
-    email = jsonin.text(data, "email", label="email address", max_len=254)
-    password = jsonin.text(data, "password", max_len=200)
-    user = db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
-    if not check_password(user.password_hash if user else None, password) or not user.active:
+@openapi.operation("Sign in and get a bearer token", body=TokenRequest, answers={201: Token},
+                   errors=(400, 401, 422, 429), public=True)
+def create_token(body: TokenRequest):
+    user = db.session.scalar(select(User).where(func.lower(User.email) == body.email.lower()))
+    if not check_password(user.password_hash if user else None, body.password) or not user.active:
         raise Unauthorized("That email and password do not match an account.", code="invalid_credentials")
     if user.totp_secret:
         raise Unauthorized("This account uses a second factor: please sign in on the website.", code="second_factor_required")
@@ -91,6 +91,7 @@ def patient_for_staff_or_self(actor: User, data: dict) -> Patient:
 
 
 @bp.get("/patients/<int:patient_id>")
+@openapi.operation("A patient's details (the patient or staff)", answers={200: PatientAnswer}, errors=(401, 404))
 def get_patient(patient_id: int):
     patient = visible_patient(patient_id)
     audit.record("view", "patient", patient.id)
@@ -99,11 +100,13 @@ def get_patient(patient_id: int):
 
 
 @bp.patch("/patients/<int:patient_id>")
-def update_patient(patient_id: int):
+@openapi.operation("Change a patient's details", body=PatientChanges, answers={200: PatientChanged},
+                   errors=(400, 401, 404, 409, 422))
+def update_patient(patient_id: int, body: PatientChanges):
     patient = visible_patient(patient_id)
-    data = jsonin.json_object()
-    new_email = _email_change(patient, data)
-    changed = apply_patient_changes(patient, data)
+    changes = {name: getattr(body, name) for name in body.given()}
+    new_email = _email_change(patient, changes)
+    changed = apply_patient_changes(patient, changes)
     audit.record("change", "patient", patient.id, detail={"fields": sorted(changed)})
     db.session.commit()
     if new_email is None:
@@ -113,22 +116,21 @@ def update_patient(patient_id: int):
                                                                 "message": message})
 
 
-def _email_change(patient: Patient, data: dict) -> str | None:
+def _email_change(patient: Patient, changes: dict) -> str | None:
     """A new address for a patient who signs in is only requested here (a link goes to it): taking an
-    address at once would hand over whatever was booked with it. Returns the requested address."""
-    if "email" not in data or patient.user is None:
+    address at once would hand over whatever was booked with it. Takes the address out of `changes` and
+    returns the requested one."""
+    if "email" not in changes or patient.user is None:
         return None
-    new_email = jsonin.email(data)
-    del data["email"]
+    new_email = changes.pop("email")
     if new_email == patient.user.email:
         return None
     accounts.request_email_change(patient.user, new_email)
     return new_email
 
 
-def apply_patient_changes(patient: Patient, data: dict) -> set[str]:
-    changed = {field for field in jsonin.PATIENT_FIELDS if field in data}
-    values = jsonin.patient_details(data, changed)
+def apply_patient_changes(patient: Patient, values: dict) -> set[str]:
+    """Set a patient's checked details (PatientChanges); an email address another account holds is refused."""
     if "email" in values and values["email"] != patient.email:
         taken = db.session.scalar(select(Patient.id).where(
             Patient.email == values["email"], Patient.id != patient.id, Patient.user_id.is_not(None)))
@@ -136,47 +138,13 @@ def apply_patient_changes(patient: Patient, data: dict) -> set[str]:
             raise Conflict("That email address is already used for another patient.", fields={"email": "already used"})
     for field, value in values.items():
         setattr(patient, field, value)
-    return changed
+    return set(values)
 
 
 @bp.get("/openapi.json")
+@openapi.operation("This document", answers={200: openapi.Media("application/json", "OpenAPI 3 document",
+                                                                {"type": "object"})}, public=True)
 def openapi_document():
     return jsonify(openapi.document())
 
 
-openapi.add_schemas({
-    "Patient": {"type": "object", "properties": {
-        "id": {"type": "integer"}, "name": {"type": "string"}, "email": {"type": "string"},
-        "phone": {"type": "string", "nullable": True}, "date_of_birth": {"type": "string", "format": "date", "nullable": True},
-        "address": {"type": "string", "nullable": True}}},
-    "User": {"type": "object", "properties": {
-        "id": {"type": "integer"}, "email": {"type": "string"},
-        "role": {"type": "string", "enum": ["patient", "clinician", "frontdesk", "billing", "admin"]},
-        "patient_id": {"type": "integer", "nullable": True}}},
-})
-_PATIENT = {"type": "object", "properties": {"patient": {"$ref": "#/components/schemas/Patient"}}}
-_PATIENT_CHANGED = {"type": "object", "properties": {
-    "patient": {"$ref": "#/components/schemas/Patient"},
-    "email_change": {"type": "object", "description": "Present when a new email address awaits confirmation",
-                     "properties": {"status": {"type": "string", "enum": ["confirmation_sent"]},
-                                    "email": {"type": "string"}, "message": {"type": "string"}}}}}
-openapi.add_paths({
-    "/tokens": {"post": {
-        "summary": "Sign in and get a bearer token", "security": [],
-        "requestBody": openapi.json_body({"type": "object", "required": ["email", "password"], "properties": {
-            "email": {"type": "string"}, "password": {"type": "string"}}}),
-        "responses": {**openapi.ok("token", {"type": "object", "properties": {
-            "token": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"},
-            "user": {"$ref": "#/components/schemas/User"}}}, status=201), **openapi.error_responses(400, 401, 422, 429)}}},
-    "/patients/{id}": {
-        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-        "get": {"summary": "A patient's details (the patient or staff)",
-                "responses": {**openapi.ok("patient", _PATIENT), **openapi.error_responses(401, 404)}},
-        "patch": {"summary": "Change a patient's details", "requestBody": openapi.json_body({"type": "object", "properties": {
-            "name": {"type": "string"}, "email": {"type": "string"}, "phone": {"type": "string"},
-            "date_of_birth": {"type": "string", "format": "date"}, "address": {"type": "string"}}}),
-            "responses": {**openapi.ok("patient (a new email address of a patient who signs in changes only once "
-                                       "confirmed from the link sent to it)", _PATIENT_CHANGED),
-                          **openapi.error_responses(400, 401, 404, 409, 422)}}},
-    "/openapi.json": {"get": {"summary": "This document", "security": [], "responses": openapi.ok("OpenAPI 3 document")}},
-})

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from clinic import audit
+from clinic import audit, shapes
 from clinic.api import apply_patient_changes
+from clinic.api_shapes import PatientChanges
 from clinic.auth_context import roles_required
 from clinic.errors import ValidationError
 from clinic.extensions import db
@@ -39,7 +40,8 @@ def _saved(patient: Patient, form: PatientDetailsForm) -> bool:
     data = {name: (form[name].data or "").strip() or None for name in ("name", "phone", "date_of_birth", "address")}
     data["name"] = data["name"] or ""
     try:
-        changed = apply_patient_changes(patient, data)
+        details = shapes.read(PatientChanges, data)
+        changed = apply_patient_changes(patient, {name: getattr(details, name) for name in details.given()})
     except ValidationError as error:
         db.session.rollback()
         for name, message in (error.fields or {"name": error.message}).items():
