@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -13,6 +14,9 @@ from clinic.errors import Forbidden, NotFound, ValidationError
 from clinic.extensions import db
 from clinic.models import STAFF_ROLES, Patient, Role, User
 from clinic.settings import clinic_settings, clinic_zone
+
+if TYPE_CHECKING:
+    from booking.api_shapes import GuestDetails
 
 MODES = ("phone", "video", "in_person")
 
@@ -43,39 +47,38 @@ def _free(finder, service: Service, first: date, last: date, now: datetime, pati
                   timedelta(minutes=settings.min_notice_minutes), timedelta(days=settings.horizon_days), allow=allow)
 
 
-def mode_for(service: Service, data: dict) -> str | None:
+def mode_for(service: Service, mode: str | None) -> str | None:
+    """How a consultation is held (by phone unless asked otherwise), among the modes the service offers."""
     if service.kind != ServiceKind.consultation:
         return None
-    mode = data.get("mode") or "phone"
+    mode = mode or "phone"
     if mode not in (service.modes or MODES):
         message = "Choose phone, video or in person."
         raise ValidationError(message, code="invalid", fields={"mode": message})
     return mode
 
 
-def patient_for_booking(actor: User | None, data: dict, service: Service) -> tuple[Patient, bool]:
+def patient_for_booking(actor: User | None, guest: GuestDetails | None, patient_id: int | None,
+                        service: Service) -> tuple[Patient, bool]:
     """(patient, is_guest). A guest books a consultation with name, email and phone, always as a record of its own:
     whatever the address, the answer is the same and no one else's record is read or touched; the address's
     owner may add it to their account later (booking.claims)."""
     if actor is None:
         if service.kind != ServiceKind.consultation:
             raise Forbidden("Please sign in to book a treatment.", code="clearance_required")
-        return _guest_patient(data), True
+        return _guest_patient(guest), True
     if actor.role == Role.patient.value:
         if actor.patient is None:
             raise Forbidden("Your account has no patient record yet. Please contact the clinic.")
         return actor.patient, False
-    return patient_for_staff_or_self(actor, data), False
+    return patient_for_staff_or_self(actor, {"patient_id": patient_id}), False
 
 
-def _guest_patient(data: dict) -> Patient:
-    details = data.get("patient")
-    if not isinstance(details, dict):
+def _guest_patient(details: GuestDetails | None) -> Patient:
+    if details is None:
         message = "Please tell us your name, email and phone number."
         raise ValidationError(message, fields={"patient": message})
-    values = jsonin.patient_details(details, ("name", "email", "phone", "date_of_birth"),
-                                    required=("name", "email", "phone"))
-    patient = Patient(**values)
+    patient = Patient(**details.model_dump())
     db.session.add(patient)
     db.session.flush()
     return patient

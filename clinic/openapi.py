@@ -176,7 +176,7 @@ def _schemas(operations: list[Operation]) -> tuple[dict, dict]:
 
 def _openapi_30(node: Any, schemas: dict) -> Any:
     """JSON Schema 2020-12 as OpenAPI 3.0 spells it: `anyOf [X, null]` becomes X written out with
-    `nullable: true`, `const` an `enum` of one, and a default of null (pydantic's mark of an optional field) is left
+    `nullable: true` (and null among its values if it is an enum), `const` an `enum` of one, and a default of null (pydantic's mark of an optional field) is left
     out."""
     if isinstance(node, list):
         return [_openapi_30(item, schemas) for item in node]
@@ -189,7 +189,10 @@ def _openapi_30(node: Any, schemas: dict) -> Any:
         if "$ref" in other:
             other = schemas[other["$ref"].rsplit("/", 1)[1]]
         rest = {key: value for key, value in node.items() if key != "anyOf"}
-        return _openapi_30({**other, **rest, "nullable": True}, schemas)
+        written = {**other, **rest, "nullable": True}
+        if "enum" in written:  # a validator checks the enum even when nullable: null must be one of the values
+            written["enum"] = [*written["enum"], None]
+        return _openapi_30(written, schemas)
     if "const" in node:
         node = {**{k: v for k, v in node.items() if k != "const"}, "enum": [node["const"]]}
     return {key: _openapi_30(value, schemas) if key != "properties" else
