@@ -6,14 +6,14 @@ import enum
 from datetime import date, datetime, time
 
 from sqlalchemy import (
-    JSON, CheckConstraint, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint, func, text,
+    JSON, CheckConstraint, Column, ForeignKey, Index, String, Table, Text, text,
 )
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from clinic.database import UTCDateTime, utcnow
 from clinic.extensions import db
-from clinic.models import Clinician, Patient, User
+from clinic.models import Clinician, Patient
 
 
 class ServiceKind(str, enum.Enum):

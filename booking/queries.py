@@ -8,7 +8,6 @@ from sqlalchemy import select
 
 from booking import schedule, slots, treatments
 from booking.models import Appointment, Service, ServiceKind
-from clinic import jsonin
 from clinic.api import patient_for_staff_or_self
 from clinic.errors import Forbidden, NotFound, ValidationError
 from clinic.extensions import db

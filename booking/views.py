@@ -11,7 +11,6 @@ from sqlalchemy import select
 from booking import calendar_feeds, claims, demo, links, notifications, queries, services, states
 from booking.api import ics_response
 from booking.models import Appointment, Chair, Service
-from booking.serialize import local_iso
 from clinic import audit, jsonin, navigation
 from clinic.auth_context import roles_required
 from clinic.cli import demo_seeding
@@ -20,7 +19,7 @@ from clinic.errors import DomainError
 from clinic.extensions import db
 from clinic.mail import absolute_url
 from clinic.models import Clinician, Role
-from clinic.settings import clinic_settings, clinic_zone
+from clinic.settings import clinic_zone
 from clinic.tokens import new_token, token_hash
 
 bp = Blueprint("booking", __name__)

@@ -15,7 +15,7 @@ from clinic import accounts, mail
 from clinic.database import utcnow
 from clinic.errors import DomainError
 from clinic.extensions import db
-from clinic.models import ClinicSettings, OpeningHours, Role, User
+from clinic.models import ClinicSettings, OpeningHours, Role
 
 signals = Namespace()
 #: Sent by `flask seed-demo` after the clinic's own demo data, with `timezone`; booking and billing
