@@ -31,7 +31,8 @@ def list_services():
 
 @bp.get("/availability")
 @openapi.operation("Start times at which a service can be booked (a patient's token leaves out starts their protocol "
-                   "forbids)", query=shapes.AvailabilityQuery, answers={200: shapes.Availability}, errors=(401, 422))
+                   "forbids)", query=shapes.AvailabilityQuery, answers={200: shapes.Availability}, errors=(401, 422),
+                   guests=True)
 def availability(query: shapes.AvailabilityQuery):
     service = queries.service_by_code(query.service)
     first, last = query.first, query.last or query.first
@@ -61,7 +62,7 @@ def _guest_key() -> str:
 @limiter.limit("30 per hour", exempt_when=lambda: acting_user() is not None)
 @limiter.limit("5 per day", key_func=_guest_key, exempt_when=lambda: acting_user() is not None)
 @openapi.operation("Book an appointment", body=shapes.AppointmentRequest, answers={201: shapes.AppointmentAnswer},
-                   errors=(400, 401, 403, 404, 409, 422, 429))
+                   errors=(400, 401, 403, 404, 409, 422, 429), guests=True)
 def create_appointment(body: shapes.AppointmentRequest):
     actor = acting_user()
     booking_request, guest = _booking_request(body, actor)
@@ -175,7 +176,7 @@ def ics_response(appointment: Appointment) -> Response:
 @bp.post("/appointments/<int:appointment_id>/complete")
 @openapi.operation("Record the session and the discharge to the designated driver (clinician)",
                    body=shapes.CompletionRecord, answers={200: shapes.AppointmentAnswer},
-                   errors=(401, 403, 404, 409, 422))
+                   errors=(401, 403, 404, 409, 422), roles=(Role.clinician,))
 def complete_appointment(appointment_id: int, body: shapes.CompletionRecord):
     actor = require_api_user(Role.clinician)
     appointment = queries.visible_appointment(actor, appointment_id)

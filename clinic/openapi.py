@@ -16,6 +16,8 @@ from flask import current_app, request
 from pydantic.json_schema import models_json_schema
 
 from clinic import jsonin, shapes
+from clinic.auth_context import require_api_user
+from clinic.models import Role
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _REF = "#/components/schemas/{model}"
@@ -46,15 +48,21 @@ _EXTRA_SCHEMAS: dict = {}
 
 def operation(summary: str, *, answers: Mapping[int, type[shapes.Answer] | Media], errors: tuple[int, ...] = (),
               body: type[shapes.Shape] | None = None, query: type[shapes.Shape] | None = None,
-              public: bool = False) -> Callable:
+              public: bool = False, guests: bool = False, roles: tuple[Role, ...] = ()) -> Callable:
     """Declare a view of the API (below its route and rate limits, so a refused body still counts against
     them). The view receives the checked body as `body` and the checked query string as `query`, each a Shape,
-    besides the rule's own arguments; the document finds the declaration on the view the route serves."""
+    besides the rule's own arguments; the document finds the declaration on the view the route serves.
+
+    Who may ask is settled before what they sent is read: unless the operation is `public` (no sign-in, none
+    documented) or open to `guests` (a token optional), someone signed in, with one of `roles` if given, or a
+    401/403 answers first, never a 422 about a body a stranger could not have sent anyway."""
     declared = Operation(summary, answers, errors, body, query, public)
 
     def declare(view: Callable) -> Callable:
         @wraps(view)
         def checked(**arguments: Any):
+            if not (public or guests):
+                require_api_user(*roles)
             if body is not None:
                 arguments["body"] = shapes.read(body, jsonin.json_object())
             if query is not None:

@@ -9,7 +9,7 @@ import pytest
 from booking.api_shapes import Appointment, AppointmentRequest, SeriesRequest
 from clinic import openapi, shapes
 from clinic.errors import ValidationError
-from tests.factories import next_weekday, patient_id, staff
+from tests.factories import next_weekday, patient_id, patient_login, staff
 
 
 class Visit(shapes.Shape):
@@ -93,3 +93,14 @@ def test_a_series_without_a_driver_names_the_driver(demo, client):
         "protocol": "iv-induction", "first_date": str(next_weekday(0)), "patient_id": patient_id(client)})
     assert response.status_code == 422 and response.json["error"]["code"] == "driver_required"
     assert set(response.json["error"]["fields"]) == {"driver"}
+
+
+def test_who_may_ask_is_settled_before_what_they_sent(demo, client):
+    """A stranger's bad body is a 401 and a patient's on a clinician's operation a 403, not a 422 about fields."""
+    stranger = client.post("/api/v1/appointments/1/reschedule", json={"start": "whenever"})
+    assert stranger.status_code == 401
+    patient, _ = patient_login(client)
+    refused = client.post("/api/v1/appointments/1/complete", headers=patient, json={"dose_mg": "lots"})
+    assert refused.status_code == 403
+    guest = client.post("/api/v1/appointments", json={"service": "consultation", "start": "whenever"})
+    assert guest.status_code == 422 and "start" in guest.json["error"]["fields"]
