@@ -1,10 +1,11 @@
 """JSON API v1 for the clinical path: intake, clearance, outcome scores and flags (routes on clinic.api's
-blueprint; integration therapy books appointments, so its route is in booking.api). Each route: load, authorize, validate, one service call, commit, respond."""
+blueprint; integration therapy books appointments, so its route is in booking.api). Each route: its body checked
+against its clinical.api_shapes declaration, then load, authorize, one service call, commit, respond."""
 from __future__ import annotations
 
 from flask import jsonify
 
-from clinic import audit, jsonin, openapi
+from clinic import audit, openapi, shapes
 from clinic.api import api_blueprint, patient_for_staff_or_self, visible_patient
 from clinic.auth_context import require_api_user
 from clinic.database import utcnow
@@ -12,7 +13,7 @@ from clinic.errors import Forbidden, NotFound, ValidationError
 from clinic.extensions import db
 from clinic.models import Patient, Role, User
 from clinic.settings import local_iso
-from clinical import crisis, hooks, services as clinical
+from clinical import api_shapes as shape, crisis, hooks, services as clinical
 from clinical.models import Clearance, Intake, OutcomeScore, PatientFlag
 
 bp = api_blueprint("clinical_api", __name__)
@@ -20,7 +21,7 @@ bp = api_blueprint("clinical_api", __name__)
 CLINICAL_READERS = (Role.clinician, Role.admin)  # who may read intake answers and outcome scores besides the patient
 
 
-# --- shapes -------------------------------------------------------------------------------------------------------
+# --- answers' JSON (declared in clinical.api_shapes) --------------------------------------------------------------
 
 def intake_json(intake: Intake) -> dict:
     return {"id": intake.id, "patient_id": intake.patient_id, "submitted_at": local_iso(intake.submitted_at),
@@ -39,12 +40,12 @@ def clearance_json(clearance: Clearance) -> dict:
 
 
 def outcome_json(score: OutcomeScore, summary: clinical.OutcomeSummary | None = None) -> dict:
-    shape = {"id": score.id, "patient_id": score.patient_id, "instrument": score.instrument, "score": score.score,
+    fields = {"id": score.id, "patient_id": score.patient_id, "instrument": score.instrument, "score": score.score,
              "max_score": clinical.PCL5_MAX, "taken_at": local_iso(score.taken_at),
              "appointment_id": score.appointment_id, "answers": score.answers}
     if summary is not None:
-        shape["change"] = summary.change_at(score)
-    return shape
+        fields["change"] = summary.change_at(score)
+    return fields
 
 
 def flag_json(flag: PatientFlag) -> dict:
@@ -70,6 +71,7 @@ def _clinical_reader(patient_id: int) -> Patient:
 # --- intake -------------------------------------------------------------------------------------------------------
 
 @bp.get("/intake/questions")
+@openapi.operation("The intake screening questions", answers={200: shape.IntakeQuestions}, public=True)
 def intake_questions():
     return jsonify(questions=[{"key": q.key, "text": q.text, "kind": q.kind, "section": q.section,
                                "required": q.required, "maximum": q.maximum or None,
@@ -78,22 +80,25 @@ def intake_questions():
 
 
 @bp.post("/intake")
-def submit_intake():
+@openapi.operation("Submit intake screening answers (patient). An answer of active suicidal thoughts adds `crisis` "
+                   "(message and resources) and flags the patient for staff the same day",
+                   body=shape.IntakeAnswers, answers={201: shape.IntakeSubmitted}, errors=(400, 401, 403, 404, 422))
+def submit_intake(body: shapes.Shape):
     actor = require_api_user(Role.patient)
     patient = _own_patient(actor)
-    data = jsonin.json_object()
-    answers = data["answers"] if isinstance(data.get("answers"), dict) else data
     now = utcnow()
-    intake = clinical.submit_intake(actor, patient, answers, now)
+    intake = clinical.submit_intake(actor, patient, body.model_dump(), now)
     audit.record("create", "intake", intake.id, detail={"crisis": intake.crisis_flag})
     db.session.commit()
-    body = {"intake": intake_json(intake)}
+    answer = {"intake": intake_json(intake)}
     if intake.crisis_flag:
-        body["crisis"] = crisis.response(now)
-    return jsonify(body), 201
+        answer["crisis"] = crisis.response(now)
+    return jsonify(answer), 201
 
 
 @bp.get("/patients/<int:patient_id>/intakes")
+@openapi.operation("A patient's intakes, newest first (the patient, clinicians)", answers={200: shape.Intakes},
+                   errors=(401, 403, 404))
 def list_intakes(patient_id: int):
     patient = _clinical_reader(patient_id)
     rows = clinical.intakes_of(patient)
@@ -105,34 +110,40 @@ def list_intakes(patient_id: int):
 # --- clearance ----------------------------------------------------------------------------------------------------
 
 @bp.post("/patients/<int:patient_id>/clearance")
-def decide_clearance(patient_id: int):
+@openapi.operation("Clear a patient for protocols, or refuse with `cleared: false` and a reason (clinician)",
+                   body=shape.ClearanceDecision, answers={201: shape.ClearanceDecided},
+                   errors=(400, 401, 403, 404, 422))
+def decide_clearance(patient_id: int, body: shape.ClearanceDecision):
     actor = require_api_user(Role.clinician)
     patient = visible_patient(patient_id)
-    data = jsonin.json_object()
-    cleared = jsonin.boolean(data, "cleared", default=True)
-    notes = jsonin.text(data, "notes", required=False, max_len=4000, multiline=True)
-    if cleared:
-        extra = {"rems_enrollment_date": jsonin.day(data, "rems_enrollment_date", required=False,
-                                                    label="REMS enrollment date")} \
-            if "rems_enrollment_date" in data else {}
-        clearance = clinical.clear(actor, patient, protocols=jsonin.string_list(data, "protocols"),
-                                   diagnosis_codes=jsonin.string_list(data, "diagnosis_codes"), notes=notes, **extra)
-    else:
-        clearance = clinical.refuse(actor, patient, notes=notes,
-                                    reason=jsonin.text(data, "reason", max_len=4000, multiline=True),
-                                    diagnosis_codes=jsonin.string_list(data, "diagnosis_codes", required=False)
-                                    if data.get("diagnosis_codes") != [] else [])
-    audit.record("create", "clearance", clearance.id, detail={"patient_id": patient.id, "cleared": cleared})
+    clearance = _clear(actor, patient, body) if body.cleared else _refuse(actor, patient, body)
+    audit.record("create", "clearance", clearance.id, detail={"patient_id": patient.id, "cleared": body.cleared})
     db.session.commit()
     return jsonify(clearance=clearance_json(clearance)), 201
 
 
+def _clear(actor: User, patient: Patient, body: shape.ClearanceDecision) -> Clearance:
+    """A clearance needs its protocols and diagnosis codes, read only once a clinician is known to decide (anyone
+    else is told 403, not what the body lacks); a REMS date left out keeps the one on file."""
+    needs = shapes.read(shape.ClearanceNeeds, body.model_dump())
+    extra = {"rems_enrollment_date": body.rems_enrollment_date} if "rems_enrollment_date" in body.given() else {}
+    return clinical.clear(actor, patient, protocols=needs.protocols, diagnosis_codes=needs.diagnosis_codes,
+                          notes=body.notes, **extra)
+
+
+def _refuse(actor: User, patient: Patient, body: shape.ClearanceDecision) -> Clearance:
+    needs = shapes.read(shape.RefusalNeeds, body.model_dump())
+    return clinical.refuse(actor, patient, notes=body.notes, reason=needs.reason,
+                           diagnosis_codes=body.diagnosis_codes or [])
+
+
 @bp.post("/patients/<int:patient_id>/clearance/withdraw")
-def withdraw_clearance(patient_id: int):
+@openapi.operation("Withdraw the clearance in force (clinician)", body=shape.ClearanceWithdrawal,
+                   answers={200: shape.ClearanceWithdrawn}, errors=(400, 401, 403, 404, 409, 422))
+def withdraw_clearance(patient_id: int, body: shape.ClearanceWithdrawal):
     actor = require_api_user(Role.clinician)
     patient = visible_patient(patient_id)
-    data = jsonin.json_object()
-    clearance = clinical.withdraw(actor, patient, reason=jsonin.text(data, "reason", max_len=4000, multiline=True))
+    clearance = clinical.withdraw(actor, patient, reason=body.reason)
     upcoming = clinical.upcoming_treatments(patient)
     audit.record("withdraw", "clearance", clearance.id, detail={"patient_id": patient.id})
     db.session.commit()
@@ -140,6 +151,8 @@ def withdraw_clearance(patient_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/clearances")
+@openapi.operation("Clearance history, newest first, and the current decision (staff, the patient)",
+                   answers={200: shape.Clearances}, errors=(401, 404))
 def list_clearances(patient_id: int):
     patient = visible_patient(patient_id)
     history = clinical.clearance_history(patient)
@@ -153,14 +166,14 @@ def list_clearances(patient_id: int):
 # --- outcomes -----------------------------------------------------------------------------------------------------
 
 @bp.post("/outcomes")
-def record_outcome():
+@openapi.operation("Record a PCL-5 (patient; a clinician gives patient_id)", body=shape.OutcomeSubmission,
+                   answers={201: shape.OutcomeRecorded}, errors=(400, 401, 403, 404, 422))
+def record_outcome(body: shape.OutcomeSubmission):
     actor = require_api_user(Role.patient, Role.clinician)
-    data = jsonin.json_object()
-    patient = patient_for_staff_or_self(actor, data)
-    appointment_id = jsonin.integer(data, "appointment_id", minimum=1, label="appointment")
-    appointment = _appointment_of(patient, appointment_id) if appointment_id is not None else None
-    score = clinical.record_outcome(actor, patient, answers=data.get("answers"), appointment=appointment,
-                                    instrument=jsonin.text(data, "instrument", required=False, max_len=20) or "pcl5")
+    patient = patient_for_staff_or_self(actor, {"patient_id": body.patient_id})
+    appointment = _appointment_of(patient, body.appointment_id) if body.appointment_id is not None else None
+    score = clinical.record_outcome(actor, patient, answers=body.answers, appointment=appointment,
+                                    instrument=body.instrument or "pcl5")
     audit.record("create", "outcome_score", score.id, detail={"patient_id": patient.id})
     db.session.commit()
     return jsonify(outcome=outcome_json(score), score=score.score), 201
@@ -175,6 +188,9 @@ def _appointment_of(patient: Patient, appointment_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/outcomes")
+@openapi.operation("PCL-5 scores over time with baseline, change and clinically_meaningful "
+                   f"(a fall of {clinical.MEANINGFUL_FALL} or more)", answers={200: shape.Outcomes},
+                   errors=(401, 403, 404))
 def list_outcomes(patient_id: int):
     patient = _clinical_reader(patient_id)
     summary = clinical.outcome_summary(patient)
@@ -190,6 +206,8 @@ def list_outcomes(patient_id: int):
 # --- flags --------------------------------------------------------------------------------------------------------
 
 @bp.get("/flags")
+@openapi.operation("Open patient flags staff must see today (clinician, front desk, admin)",
+                   answers={200: shape.Flags}, errors=(401, 403))
 def list_flags():
     require_api_user(Role.clinician, Role.frontdesk, Role.admin)
     flags = clinical.open_flags()
@@ -199,6 +217,8 @@ def list_flags():
 
 
 @bp.post("/flags/<int:flag_id>/resolve")
+@openapi.operation("Resolve a flag once the patient has been contacted (clinician)",
+                   answers={200: shape.FlagResolved}, errors=(401, 403, 404, 409))
 def resolve_flag(flag_id: int):
     actor = require_api_user(Role.clinician)
     flag = db.session.get(PatientFlag, flag_id)
@@ -208,63 +228,3 @@ def resolve_flag(flag_id: int):
     audit.record("resolve", "patient_flag", flag.id, detail={"patient_id": flag.patient_id})
     db.session.commit()
     return jsonify(flag=flag_json(flag))
-
-
-# --- OpenAPI ------------------------------------------------------------------------------------------------------
-
-_ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
-_OBJ = {"type": "object"}
-_STRINGS = {"type": "array", "items": {"type": "string"}}
-_ANSWERS_SCHEMA = {"type": "object", "properties": {
-    q.key: ({"type": "boolean"} if q.kind == "yes_no" else {"type": "integer", "minimum": 0, "maximum": q.maximum}
-            if q.kind == "count" else {"type": "string", "enum": [v for v, _ in q.choices]} if q.kind == "choice"
-            else {"type": "string", "maxLength": clinical.TEXT_MAX}) for q in clinical.INTAKE_QUESTIONS},
-    "required": [q.key for q in clinical.INTAKE_QUESTIONS if q.required]}
-
-openapi.add_paths({
-    "/intake/questions": {"get": {"summary": "The intake screening questions", "security": [],
-                                  "responses": openapi.ok("questions")}},
-    "/intake": {"post": {
-        "summary": "Submit intake screening answers (patient). An answer of active suicidal thoughts adds `crisis` "
-                   "(message and resources) and flags the patient for staff the same day",
-        "requestBody": openapi.json_body(_ANSWERS_SCHEMA),
-        "responses": {**openapi.ok("intake, and crisis when raised", _OBJ, status=201),
-                      **openapi.error_responses(400, 401, 403, 404, 422)}}},
-    "/patients/{id}/intakes": {"parameters": _ID, "get": {
-        "summary": "A patient's intakes, newest first (the patient, clinicians)",
-        "responses": {**openapi.ok("intakes"), **openapi.error_responses(401, 403, 404)}}},
-    "/patients/{id}/clearance": {"parameters": _ID, "post": {
-        "summary": "Clear a patient for protocols, or refuse with `cleared: false` and a reason (clinician)",
-        "requestBody": openapi.json_body({"type": "object", "properties": {
-            "cleared": {"type": "boolean", "default": True}, "protocols": _STRINGS, "diagnosis_codes": _STRINGS,
-            "notes": {"type": "string"}, "reason": {"type": "string"},
-            "rems_enrollment_date": {"type": "string", "format": "date", "nullable": True}}}),
-        "responses": {**openapi.ok("clearance", _OBJ, status=201), **openapi.error_responses(400, 401, 403, 404, 422)}}},
-    "/patients/{id}/clearance/withdraw": {"parameters": _ID, "post": {
-        "summary": "Withdraw the clearance in force (clinician)",
-        "requestBody": openapi.json_body({"type": "object", "required": ["reason"],
-                                          "properties": {"reason": {"type": "string"}}}),
-        "responses": {**openapi.ok("clearance and upcoming treatment ids"),
-                      **openapi.error_responses(400, 401, 403, 404, 409, 422)}}},
-    "/patients/{id}/clearances": {"parameters": _ID, "get": {
-        "summary": "Clearance history, newest first, and the current decision (staff, the patient)",
-        "responses": {**openapi.ok("clearances"), **openapi.error_responses(401, 404)}}},
-    "/outcomes": {"post": {
-        "summary": "Record a PCL-5 (patient; a clinician gives patient_id)",
-        "requestBody": openapi.json_body({"type": "object", "required": ["answers"], "properties": {
-            "instrument": {"type": "string", "enum": list(clinical.INSTRUMENTS)},
-            "answers": {"type": "array", "minItems": len(clinical.PCL5_ITEMS), "maxItems": len(clinical.PCL5_ITEMS),
-                        "items": {"type": "integer", "minimum": 0, "maximum": clinical.PCL5_ITEM_MAX}},
-            "appointment_id": {"type": "integer"}, "patient_id": {"type": "integer"}}}),
-        "responses": {**openapi.ok(f"outcome with its score 0-{clinical.PCL5_MAX}", _OBJ, status=201),
-                      **openapi.error_responses(400, 401, 403, 404, 422)}}},
-    "/patients/{id}/outcomes": {"parameters": _ID, "get": {
-        "summary": "PCL-5 scores over time with baseline, change and clinically_meaningful "
-                   f"(a fall of {clinical.MEANINGFUL_FALL} or more)",
-        "responses": {**openapi.ok("scores"), **openapi.error_responses(401, 403, 404)}}},
-    "/flags": {"get": {"summary": "Open patient flags staff must see today (clinician, front desk, admin)",
-                       "responses": {**openapi.ok("flags"), **openapi.error_responses(401, 403)}}},
-    "/flags/{id}/resolve": {"parameters": _ID, "post": {
-        "summary": "Resolve a flag once the patient has been contacted (clinician)",
-        "responses": {**openapi.ok("flag"), **openapi.error_responses(401, 403, 404, 409)}}},
-})

@@ -99,6 +99,15 @@ def read_intake_answers(raw: dict) -> dict:
     return answers
 
 
+def read_answer(data: dict, key: str):
+    """One answer, read as clinic.jsonin reads a field: the value, or a 422 naming the question (the API's
+    IntakeAnswers shape checks each answer with it, so the document and the page agree on what is accepted)."""
+    try:
+        return _answer(QUESTIONS_BY_KEY[key], data.get(key))
+    except ValueError as problem:
+        raise ValidationError(str(problem), fields={key: str(problem)}) from None
+
+
 def _answer(question: Question, value):
     if value is None or (isinstance(value, str) and not value.strip()):
         if question.required:

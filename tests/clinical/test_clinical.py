@@ -323,8 +323,9 @@ def test_pcl5_page_on_a_phone_and_the_progress_chart(demo, client):
 
 
 def test_the_pcl5_item_count_and_score_range_come_from_its_definition(demo, client, monkeypatch):
-    items = client.get("/api/v1/openapi.json").json["paths"]["/outcomes"]["post"]["requestBody"]["content"][
-        "application/json"]["schema"]["properties"]["answers"]
+    document = client.get("/api/v1/openapi.json").json
+    body = document["paths"]["/outcomes"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    items = document["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]["properties"]["answers"]
     assert items["minItems"] == items["maxItems"] == len(clinical.PCL5_ITEMS)
     assert items["items"]["maximum"] == clinical.PCL5_ITEM_MAX
     headers, _patient_id = patient_login(client)
