@@ -82,7 +82,8 @@ def intake_questions():
 @bp.post("/intake")
 @openapi.operation("Submit intake screening answers (patient). An answer of active suicidal thoughts adds `crisis` "
                    "(message and resources) and flags the patient for staff the same day",
-                   body=shape.IntakeAnswers, answers={201: shape.IntakeSubmitted}, errors=(400, 401, 403, 404, 422))
+                   body=shape.IntakeAnswers, answers={201: shape.IntakeSubmitted}, errors=(400, 401, 403, 404, 422),
+                   roles=(Role.patient,))
 def submit_intake(body: shapes.Shape):
     actor = require_api_user(Role.patient)
     patient = _own_patient(actor)
@@ -112,7 +113,7 @@ def list_intakes(patient_id: int):
 @bp.post("/patients/<int:patient_id>/clearance")
 @openapi.operation("Clear a patient for protocols, or refuse with `cleared: false` and a reason (clinician)",
                    body=shape.ClearanceDecision, answers={201: shape.ClearanceDecided},
-                   errors=(400, 401, 403, 404, 422))
+                   errors=(400, 401, 403, 404, 422), roles=(Role.clinician,))
 def decide_clearance(patient_id: int, body: shape.ClearanceDecision):
     actor = require_api_user(Role.clinician)
     patient = visible_patient(patient_id)
@@ -139,7 +140,8 @@ def _refuse(actor: User, patient: Patient, body: shape.ClearanceDecision) -> Cle
 
 @bp.post("/patients/<int:patient_id>/clearance/withdraw")
 @openapi.operation("Withdraw the clearance in force (clinician)", body=shape.ClearanceWithdrawal,
-                   answers={200: shape.ClearanceWithdrawn}, errors=(400, 401, 403, 404, 409, 422))
+                   answers={200: shape.ClearanceWithdrawn}, errors=(400, 401, 403, 404, 409, 422),
+                   roles=(Role.clinician,))
 def withdraw_clearance(patient_id: int, body: shape.ClearanceWithdrawal):
     actor = require_api_user(Role.clinician)
     patient = visible_patient(patient_id)
@@ -167,7 +169,8 @@ def list_clearances(patient_id: int):
 
 @bp.post("/outcomes")
 @openapi.operation("Record a PCL-5 (patient; a clinician gives patient_id)", body=shape.OutcomeSubmission,
-                   answers={201: shape.OutcomeRecorded}, errors=(400, 401, 403, 404, 422))
+                   answers={201: shape.OutcomeRecorded}, errors=(400, 401, 403, 404, 422),
+                   roles=(Role.patient, Role.clinician))
 def record_outcome(body: shape.OutcomeSubmission):
     actor = require_api_user(Role.patient, Role.clinician)
     patient = patient_for_staff_or_self(actor, {"patient_id": body.patient_id})
