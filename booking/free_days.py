@@ -65,20 +65,34 @@ def clear() -> None:
 def free_slots(service: Service, first: date, last: date, now: datetime,
                allow: Callable[[datetime], bool] | None = None) -> list[dict]:
     """The API's slots from `first` to `last`: bookable now (notice, horizon) and, with `allow`, by the patient."""
+    found: list[dict] = []
+    for free, low, high in _bookable(service, first, last, now, allow):
+        found.extend(free.slots[low:high])
+    return found
+
+
+def free_starts(service: Service, first: date, last: date, now: datetime) -> set[int]:
+    """The starts (microseconds since the epoch) bookable now from `first` to `last` (a series' plan asks them)."""
+    return {start for free, low, high in _bookable(service, first, last, now, None) for start in free.starts[low:high]}
+
+
+def _bookable(service: Service, first: date, last: date, now: datetime,
+              allow: Callable[[datetime], bool] | None) -> list[tuple[FreeDay, int, int]]:
+    """Each day's kept list with the index range of its starts that notice, horizon and `allow` leave."""
     settings = clinic_settings()
     earliest = slots.micros(max(now, now + timedelta(minutes=settings.min_notice_minutes)))
     latest = slots.micros(now + timedelta(days=settings.horizon_days))
-    found: list[dict] = []
-    for day, free in _days(service, first, last, slots.micros(now)):
+    found = []
+    for free in _days(service, first, last, slots.micros(now)):
         if not free.starts or free.starts[-1] < earliest or free.starts[0] > latest:
             continue
         if allow is not None and not allow(slots.instant(free.starts[0])):
             continue  # protocol spacing is decided by the clinic-local day alone (booking.treatments)
-        found.extend(free.slots[bisect_left(free.starts, earliest):bisect_right(free.starts, latest)])
+        found.append((free, bisect_left(free.starts, earliest), bisect_right(free.starts, latest)))
     return found
 
 
-def _days(service: Service, first: date, last: date, now_us: int) -> list[tuple[date, FreeDay]]:
+def _days(service: Service, first: date, last: date, now_us: int) -> list[FreeDay]:
     """Each day's kept list, the missing (or gone stale) ones read in one go for the span they cover."""
     version = calendar_version.current(db.session)
     kept = _store().for_version(version) if version is not None else {}
@@ -90,7 +104,7 @@ def _days(service: Service, first: date, last: date, now_us: int) -> list[tuple[
             kept.update({(version, service.id, day): free for day, free in read.items()})
     else:
         read = {}
-    return [(day, read.get(day) or kept[(version, service.id, day)]) for day in days]
+    return [read.get(day) or kept[(version, service.id, day)] for day in days]
 
 
 def _fresh(free: FreeDay | None, now_us: int) -> bool:
