@@ -7,7 +7,7 @@ from sqlalchemy import select
 from booking import api_shapes as shapes, integration, notifications, queries, series as series_service, services, treatments
 from booking.models import Appointment, Service
 from booking.requests import BookingRequest, Driver
-from booking.serialize import LocalTimes, appointment_json, local_iso, service_json
+from booking.serialize import appointment_json, local_iso, service_json
 from clinic import audit, openapi
 from clinic.api import api_blueprint
 from clinic.auth_context import acting_user, require_api_user
@@ -15,7 +15,7 @@ from clinic.database import utcnow
 from clinic.errors import ValidationError
 from clinic.extensions import db, limiter
 from clinic.models import Role
-from clinic.settings import clinic_settings, clinic_zone
+from clinic.settings import clinic_settings
 
 bp = api_blueprint("booking_api", __name__)
 
@@ -39,11 +39,8 @@ def availability(query: shapes.AvailabilityQuery):
     if last < first or (last - first).days >= MAX_DAYS:
         message = f"Choose a range of 1 to {MAX_DAYS} days, with 'to' on or after 'from'."
         raise ValidationError(message, code="bad_range", fields={"to": message})
-    found = queries.available_starts(service, first, last, utcnow(), patient=_patient_of_token())
-    local, length = LocalTimes(clinic_zone()), service.window_minutes * 60_000_000  # a slot ends its whole window
-    return jsonify(service=service.code, timezone=clinic_settings().timezone,
-                   slots=[{"start": local(start), "end": local(start + length), "available": available}
-                          for start, available in found])
+    found = queries.free_slots(service, first, last, utcnow(), patient=_patient_of_token())
+    return jsonify(service=service.code, timezone=clinic_settings().timezone, slots=found)
 
 
 def _patient_of_token():

@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime, time
 
 from sqlalchemy import (
-    JSON, CheckConstraint, Column, ForeignKey, Index, String, Table, Text, text,
+    JSON, BigInteger, CheckConstraint, Column, ForeignKey, Index, String, Table, Text, text,
 )
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -214,6 +214,16 @@ class Reservation(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
 
     appointment: Mapped[Appointment] = relationship(back_populates="reservations")
+
+
+class CalendarVersion(db.Model):
+    """One row whose number grows with every committed change to what availability is computed from
+    (booking.calendar_version): gunicorn's worker processes each cache free time keyed by it."""
+
+    __tablename__ = "calendar_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class Protocol(db.Model):

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from booking import schedule, slots, treatments
+from booking import free_days, schedule, slots, treatments
 from booking.models import Appointment, Service, ServiceKind
 from clinic.api import patient_for_staff_or_self
 from clinic.errors import Forbidden, NotFound, ValidationError
@@ -29,21 +29,20 @@ def service_by_code(code: str, field: str = "service") -> Service:
 
 
 def available(service: Service, first: date, last: date, now: datetime, patient: Patient | None = None) -> list[slots.Slot]:
-    return _free(slots.available_slots, service, first, last, now, patient)
-
-
-def available_starts(service: Service, first: date, last: date, now: datetime,
-                     patient: Patient | None = None) -> list[tuple[int, int]]:
-    """`available` as (start in microseconds since the epoch, how many): what the API formats straight away."""
-    return _free(slots.available_starts, service, first, last, now, patient)
-
-
-def _free(finder, service: Service, first: date, last: date, now: datetime, patient: Patient | None):
     settings = clinic_settings()
     calendar = schedule.load(service, first, last, now)
-    allow = treatments.spacing_filter(patient, service, now) if patient and service.kind == ServiceKind.treatment else None
-    return finder(calendar.opening, calendar.need, calendar.clinicians, calendar.chairs, now,
-                  timedelta(minutes=settings.min_notice_minutes), timedelta(days=settings.horizon_days), allow=allow)
+    return slots.available_slots(calendar.opening, calendar.need, calendar.clinicians, calendar.chairs, now,
+                                 timedelta(minutes=settings.min_notice_minutes), timedelta(days=settings.horizon_days),
+                                 allow=_spacing(service, now, patient))
+
+
+def free_slots(service: Service, first: date, last: date, now: datetime, patient: Patient | None = None) -> list[dict]:
+    """`available` as the API's slot objects, from the per-day lists each process keeps (booking.free_days)."""
+    return free_days.free_slots(service, first, last, now, allow=_spacing(service, now, patient))
+
+
+def _spacing(service: Service, now: datetime, patient: Patient | None):
+    return treatments.spacing_filter(patient, service, now) if patient and service.kind == ServiceKind.treatment else None
 
 
 def mode_for(service: Service, mode: str | None) -> str | None:

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, case, or_, select
 
 from booking import slots
 from booking.models import (Appointment, AppointmentStatus, Chair, ClinicianHours, Closure, Reservation, Service, ServiceKind,
@@ -29,6 +29,9 @@ class Calendar:
     clinicians: list[slots.Resource]
     chairs: list[slots.Resource]
     need: slots.Need
+    #: When the first treatment hold among the busy time read runs out (microseconds since the epoch), or None:
+    #: until then the calendar stands as read; from then on that hold's place is free (booking.free_days).
+    holds_until: int | None = None
 
 
 def need_for(service: Service) -> slots.Need:
@@ -53,12 +56,12 @@ def load(service: Service, first_day: date, last_day: date, now: datetime,
     clinician_ids, own_hours = _eligible_clinicians(service)
     chair_ids = _chairs() if service.needs_chair else []
     window = (opening[0].start, opening[-1].end) if opening else None
-    busy = _busy(window, now, ignore_appointment_id, clinician_ids, chair_ids) if window else {}
+    busy = _busy(window, now, ignore_appointment_id, clinician_ids, chair_ids) if window else BusyTime()
     clinicians = [slots.Resource(clinician_id, _clinician_working(
         clinician_id, own_hours.get(clinician_id), first_day, last_day, opening, closures, clinic_hours),
         busy.get(("c", clinician_id), slots.BusySpans())) for clinician_id in clinician_ids]
     chairs = [slots.Resource(chair_id, opening, busy.get(("ch", chair_id), slots.BusySpans())) for chair_id in chair_ids]
-    return Calendar(opening, clinicians, chairs, need_for(service))
+    return Calendar(opening, clinicians, chairs, need_for(service), busy.holds_until)
 
 
 def clinicians_working_on(day: date) -> dict[int, list[slots.Interval]]:
@@ -143,21 +146,32 @@ _BUSY = live_reservations(bindparam("now")).where(
     Reservation.ends_at > bindparam("start"), Reservation.appointment_id != bindparam("ignore"),
     or_(Reservation.clinician_id.in_(bindparam("clinicians", expanding=True)),
         Reservation.chair_id.in_(bindparam("chairs", expanding=True)))).with_only_columns(
-    Reservation.clinician_id, Reservation.chair_id, epoch_micros(Reservation.starts_at), epoch_micros(Reservation.ends_at))
+    Reservation.clinician_id, Reservation.chair_id, epoch_micros(Reservation.starts_at), epoch_micros(Reservation.ends_at),
+    case((Appointment.status == AppointmentStatus.pending_payment.value, epoch_micros(Appointment.hold_expires_at))))
+
+
+class BusyTime(dict):
+    """Busy spans by resource, ("c", clinician id) or ("ch", chair id), and when the first treatment hold among
+    them runs out (microseconds since the epoch; None without holds): until then what was read stands."""
+
+    holds_until: int | None = None
 
 
 def _busy(window: tuple[datetime, datetime], now: datetime, ignore_appointment_id: int | None,
-          clinician_ids: list[int], chair_ids: list[int]) -> dict:
-    """Busy time of just these resources, in microseconds: a month of the whole clinic's reservations is most of
-    the cost of a month of availability, and another service's chairs or clinicians do not matter here. The lower
-    bound on starts_at lets the (resource, starts_at) indexes skip the clinic's history."""
-    busy: dict[tuple[str, int], slots.BusySpans] = {}
-    for clinician_id, chair_id, start, end in db.session.execute(_BUSY, {
+          clinician_ids: list[int], chair_ids: list[int]) -> BusyTime:
+    """Busy time of just these resources, in microseconds, and when the first hold among it runs out: a month of
+    the whole clinic's reservations is most of the cost of a month of availability, and another service's chairs
+    or clinicians do not matter here. The lower bound on starts_at lets the (resource, starts_at) indexes skip the
+    clinic's history."""
+    busy = BusyTime()
+    for clinician_id, chair_id, start, end, hold_expires in db.session.execute(_BUSY, {
             "now": now, "until": window[1], "since": window[0] - LONGEST_RESERVATION, "start": window[0],
             "ignore": -1 if ignore_appointment_id is None else ignore_appointment_id,
             "clinicians": clinician_ids, "chairs": chair_ids}):
         key = ("c", clinician_id) if clinician_id is not None else ("ch", chair_id)
         busy.setdefault(key, slots.BusySpans()).append((start, end))
+        if hold_expires is not None and (busy.holds_until is None or hold_expires < busy.holds_until):
+            busy.holds_until = hold_expires
     return busy
 
 

@@ -5,7 +5,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select
 
-from booking import notifications, protocols, schedule, services, slots, treatments
+from booking import free_days, notifications, protocols, services, slots, treatments
 from booking.models import Protocol, Series
 from booking.requests import BookingRequest, Driver
 from clinic import formatting
@@ -13,7 +13,7 @@ from clinic.database import utcnow
 from clinic.errors import ValidationError
 from clinic.extensions import db
 from clinic.models import Patient, User
-from clinic.settings import clinic_settings, clinic_zone
+from clinic.settings import clinic_zone
 
 DEFAULT_TIME = time(9, 0)
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -56,10 +56,9 @@ def book_series(actor: User, patient: Patient, *, protocol_code: str, first_date
     series = Series(patient_id=patient.id, protocol_code=protocol.code)
     db.session.add(series)
     db.session.flush()
-    booked = [services.book(actor, BookingRequest(service=protocol.service, patient=patient, start=start,
-                                                  driver=driver, protocol_code=protocol.code, series_id=series.id),
-                            now, notify=False)
-              for start in starts]
+    booked = services.book_many(actor, [BookingRequest(service=protocol.service, patient=patient, start=start,
+                                                       driver=driver, protocol_code=protocol.code, series_id=series.id)
+                                        for start in starts], now)
     notifications.series_booked(booked)
     return booked
 
@@ -103,27 +102,22 @@ def _plan(protocol: Protocol, rules: protocols.ProtocolRules, patient: Patient, 
 
 
 class _FreeStarts:
-    """The service's free starts, read a month at a time as the plan reaches it: a series usually fits in its
-    first month, and reading the whole four-month search range up front cost more than the rest of the plan."""
+    """The service's free starts, read a month at a time as the plan reaches it (a series usually fits in its first
+    month), from the per-day lists each process keeps (booking.free_days)."""
 
     CHUNK_DAYS = 31
 
     def __init__(self, service, first_date: date, now: datetime):
         self.service, self.first_date, self.now = service, first_date, now
-        self.chunks: dict[int, set[datetime]] = {}
+        self.chunks: dict[int, set[int]] = {}
 
     def has(self, day: date, start: datetime) -> bool:
         chunk = (day - self.first_date).days // self.CHUNK_DAYS
         if chunk not in self.chunks:
-            self.chunks[chunk] = self._load(self.first_date + timedelta(days=chunk * self.CHUNK_DAYS))
-        return start in self.chunks[chunk]
-
-    def _load(self, first: date) -> set[datetime]:
-        settings = clinic_settings()
-        calendar = schedule.load(self.service, first, first + timedelta(days=self.CHUNK_DAYS - 1), self.now)
-        return {s.start for s in slots.available_slots(
-            calendar.opening, calendar.need, calendar.clinicians, calendar.chairs, self.now,
-            timedelta(minutes=settings.min_notice_minutes), timedelta(days=settings.horizon_days))}
+            first = self.first_date + timedelta(days=chunk * self.CHUNK_DAYS)
+            self.chunks[chunk] = free_days.free_starts(self.service, first, first + timedelta(days=self.CHUNK_DAYS - 1),
+                                                       self.now)
+        return slots.micros(start) in self.chunks[chunk]
 
 
 def _treatments(n: int) -> str:

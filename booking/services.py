@@ -18,12 +18,12 @@ from sqlalchemy.exc import IntegrityError
 from booking import notifications, schedule, slots, states, treatments
 from booking.requests import BookingRequest, Driver
 from booking.errors import SlotTaken, StartRefused
-from booking.models import Appointment, AppointmentStatus as S, Chair, Reservation, Service
+from booking.models import Appointment, AppointmentStatus as S, Chair, Reservation, Service, ServiceKind
 from clinic.database import utcnow
 from clinic.errors import Conflict, Forbidden, ValidationError
 from clinic.extensions import db
 from clinic.models import Patient, Role, User
-from clinic.settings import clinic_settings
+from clinic.settings import clinic_settings, clinic_zone
 
 signals = Namespace()
 #: Sent after an appointment is cancelled (sender: the appointment; `actor`, `now`). Billing connects to
@@ -54,6 +54,43 @@ def book(actor: User | None, request: BookingRequest, now: datetime | None = Non
         notifications.booked(appointment)
     appointment_booked.send(appointment, actor=actor)
     return appointment
+
+
+def book_many(actor: User | None, requests: list[BookingRequest], now: datetime) -> list[Appointment]:
+    """Book several appointments of one patient for one service together (a series), all or nothing, under the
+    same rules as `book`: the locks taken, holds tidied, the calendar, the patient's history and their other visits
+    each read once for all of them instead of once per appointment, and every row written in one flush."""
+    first = requests[0]
+    starts = [request.start.astimezone(timezone.utc) for request in requests]
+    require_may_book(actor, first.patient)
+    lock(first.service, first.patient)
+    expire_holds(now)
+    calendar = _calendar_for(first.service, min(starts), now, until=max(starts))
+    for start in starts:
+        refuse_bad_start(start, calendar, now)
+    _check_treatments(actor, requests, starts, now)
+    _refuse_patient_overlaps(first.patient, [(start, start + calendar.need.length) for start in starts])
+    appointments = [_new_appointment(actor, request, start, calendar.need, now)
+                    for request, start in zip(requests, starts)]
+    for appointment, start in zip(appointments, starts):
+        _choose_resources(appointment, calendar, start)
+    _write(appointments)
+    for appointment in appointments:
+        appointment_booked.send(appointment, actor=actor)
+    return appointments
+
+
+def _check_treatments(actor: User | None, requests: list[BookingRequest], starts: list[datetime], now: datetime) -> None:
+    """The treatment rules for each request against the patient's history and the requests before it."""
+    first = requests[0]
+    if first.service.kind != ServiceKind.treatment:
+        return
+    seen = treatments.history(first.patient)
+    options = treatments.protocol_options(first.patient, first.service)
+    zone = clinic_zone()
+    for request, start in zip(requests, starts):
+        treatments.check_booking(actor, request, start, now, seen=seen, options=options)
+        seen = seen.plus(start.astimezone(zone).date(), request.protocol_code)
 
 
 def check_rules(actor: User | None, request: BookingRequest, start: datetime, now: datetime,
@@ -90,8 +127,10 @@ def require_may_book(actor: User | None, patient: Patient | None) -> None:
                         code="booking_not_allowed")
 
 
-def _calendar_for(service: Service, start: datetime, now: datetime, ignore: int | None = None) -> schedule.Calendar:
-    first, last = schedule.local_days(start - timedelta(days=1), start + timedelta(days=1))
+def _calendar_for(service: Service, start: datetime, now: datetime, ignore: int | None = None,
+                  until: datetime | None = None) -> schedule.Calendar:
+    """The calendar around `start` (to `until`, when given), a day either side for windows crossing midnight."""
+    first, last = schedule.local_days(start - timedelta(days=1), (until or start) + timedelta(days=1))
     return schedule.load(service, first, last, now, ignore_appointment_id=ignore)
 
 
@@ -115,8 +154,10 @@ def lock(service: Service, patient: Patient | None) -> None:
     keys += [(1, c.id) for c in sorted(service.clinicians, key=lambda c: c.id)]
     if service.needs_chair:
         keys += [(2, chair_id) for chair_id in sorted(db.session.scalars(select(Chair.id)))]
-    for namespace, key in keys:
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:n, :k)"), {"n": namespace, "k": key})
+    if keys:  # one statement: its calls run left to right, so the order holds with one round trip
+        calls = ", ".join(f"pg_advisory_xact_lock(:n{i}, :k{i})" for i in range(len(keys)))
+        db.session.execute(text(f"SELECT {calls}"), {name: value for i, (namespace, key) in enumerate(keys)
+                                                      for name, value in ((f"n{i}", namespace), (f"k{i}", key))})
 
 
 def _new_appointment(actor: User | None, request: BookingRequest, start: datetime, need: slots.Need,
@@ -147,23 +188,55 @@ def _refuse_patient_overlap(patient: Patient, start: datetime, end: datetime, ig
     if ignore is not None:
         query = query.where(Appointment.id != ignore)
     if db.session.scalar(query.limit(1)) is not None:
-        raise Conflict("You already have an appointment at that time.", code="patient_busy",
-                       fields={"start": "you already have an appointment then"})
+        _patient_busy()
+
+
+def _refuse_patient_overlaps(patient: Patient, spans: list[tuple[datetime, datetime]]) -> None:
+    """`_refuse_patient_overlap` for several spans, on one read of the patient's visits from the first to the last."""
+    if patient.id is None:
+        return
+    visits = db.session.execute(select(Appointment.starts_at, Appointment.ends_at).where(
+        Appointment.patient_id == patient.id, Appointment.status.in_(states.live()),
+        Appointment.starts_at < max(end for _, end in spans), Appointment.ends_at > min(start for start, _ in spans))).all()
+    if any(visit_start < end and visit_end > start for visit_start, visit_end in visits for start, end in spans):
+        _patient_busy()
+
+
+def _patient_busy() -> None:
+    raise Conflict("You already have an appointment at that time.", code="patient_busy",
+                   fields={"start": "you already have an appointment then"})
 
 
 def _reserve(appointment: Appointment, calendar: schedule.Calendar, start: datetime, *, keep: bool = False) -> None:
     """Pick the first free clinician (and chair), or with keep=True its own when still free, and write the
     reservations; the database has the last word."""
+    _choose_resources(appointment, calendar, start, keep=keep)
+    _write([appointment])
+
+
+def _choose_resources(appointment: Appointment, calendar: schedule.Calendar, start: datetime, *,
+                      keep: bool = False) -> None:
+    """Pick the resources and add the reservations, also to the calendar's busy time, so a later appointment
+    chosen from the same calendar in the same request does not take them again."""
     clinician_ids, chair_ids = slots.free_resources(start, calendar.need, calendar.clinicians, calendar.chairs)
     if not clinician_ids or (calendar.need.needs_chair and not chair_ids):
         raise SlotTaken()
     appointment.clinician_id = _pick(clinician_ids, appointment.clinician_id if keep else None)
     appointment.chair_id = _pick(chair_ids, appointment.chair_id if keep else None) if calendar.need.needs_chair \
         else None
-    appointment.reservations.extend(_reservations(appointment, calendar.need, start))
+    reservations = _reservations(appointment, calendar.need, start)
+    appointment.reservations.extend(reservations)
+    for reservation in reservations:
+        pool = calendar.clinicians if reservation.clinician_id is not None else calendar.chairs
+        resource = next(r for r in pool if r.id in (reservation.clinician_id, reservation.chair_id))
+        resource.busy.append((slots.micros(reservation.starts_at), slots.micros(reservation.ends_at)))
+
+
+def _write(appointments: list[Appointment]) -> None:
+    """One flush in a savepoint; the database refusing an overlap means another request took the place first."""
     try:
         with db.session.begin_nested():
-            db.session.add(appointment)
+            db.session.add_all(appointments)
             db.session.flush()
     except IntegrityError:
         raise SlotTaken()

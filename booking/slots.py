@@ -159,17 +159,33 @@ def available_starts(
 ) -> list[tuple[int, int]]:
     """`available_slots` as (start in microseconds since the epoch, how many): a month is thousands of starts,
     and integers compare, step and hash several times faster than aware datetimes."""
-    clinician_lines, chair_lines = _timelines(clinicians), _timelines(chairs)
     earliest, latest = micros(max(now, now + min_notice)), micros(now + horizon)
+    return [(start, available) for start, available in free_starts(opening, need, clinicians, chairs, earliest, latest)
+            if allow is None or allow(instant(start))]
+
+
+def free_starts(
+    opening: Sequence[Interval],
+    need: Need,
+    clinicians: Sequence[Resource],
+    chairs: Sequence[Resource],
+    earliest: int | None = None,
+    latest: int | None = None,
+) -> list[tuple[int, int]]:
+    """Every start (microseconds since the epoch) at which the resources could take a booking, with how many,
+    from `earliest` to `latest` when given: what is free whatever the time now, so it can be kept and filtered by
+    notice and horizon afterwards (booking.free_days)."""
+    clinician_lines, chair_lines = _timelines(clinicians), _timelines(chairs)
+    low_bound = earliest if earliest is not None else -(1 << 62)
+    high_bound = latest if latest is not None else 1 << 62
     length, step = _span(need.length), _span(need.step)
-    starts = [start for low, high in _spans(opening) if high > earliest and low <= latest
-              for start in range(low, high - length + 1, step) if earliest <= start <= latest]
+    starts = [start for low, high in _spans(opening) if high > low_bound and low <= high_bound
+              for start in range(low, high - length + 1, step) if low_bound <= start <= high_bound]
     if all(a < b for a, b in zip(starts, starts[1:])):
         counts = _counts_in_order(starts, need, clinician_lines, chair_lines)
     else:  # overlapping opening hours: starts repeat or go back, so ask start by start
         counts = [_count(start, need, clinician_lines, chair_lines) for start in starts]
-    return [(start, available) for start, available in zip(starts, counts)
-            if available and (allow is None or allow(instant(start)))]
+    return [(start, available) for start, available in zip(starts, counts) if available]
 
 
 def check_start(

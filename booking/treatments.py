@@ -15,19 +15,22 @@ from clinic.errors import Forbidden, ValidationError
 from clinic.extensions import db
 from clinic.models import Patient, Role, User
 from clinic.settings import clinic_zone
+from clinical.models import Clearance
 from clinical.services import current_clearance
 
 
 
 def check_booking(actor: User | None, request: BookingRequest, start: datetime, now: datetime,
-                  ignore: int | None = None) -> None:
+                  ignore: int | None = None, seen: History | None = None,
+                  options: ProtocolOptions | None = None) -> None:
     """Refuse a treatment that lacks clearance, a driver, or breaks its protocol; sets request.protocol_code.
     `ignore` is the appointment being moved. One treatment a day holds always; a clinician may override the
-    protocol's spacing with a reason (kept on the appointment)."""
+    protocol's spacing with a reason (kept on the appointment). `seen` and `options`, when given, are the
+    patient's history and protocol choices already read (a series checks all its sessions on one read)."""
     if request.service.kind != ServiceKind.treatment:
         return
-    seen = history(request.patient)  # read once: the course, one a day and spacing all ask it
-    protocol = protocol_for(request.patient, request.service, request.protocol_code, now, seen=seen)
+    seen = seen or history(request.patient)  # read once: the course, one a day and spacing all ask it
+    protocol = protocol_for(request.patient, request.service, request.protocol_code, now, seen=seen, options=options)
     if request.service.requires_driver and request.driver is None:
         message = "Every treatment needs a designated driver to take you home. Please add their details."
         raise ValidationError(message, code="driver_required", fields={"driver": message})
@@ -47,15 +50,27 @@ def may_override_spacing(actor: User | None, reason: str | None) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class ProtocolOptions:
+    """The patient's current clearance and the service's active protocols: what choosing a protocol reads."""
+    clearance: Clearance | None
+    candidates: tuple[Protocol, ...]
+
+
+def protocol_options(patient: Patient, service: Service) -> ProtocolOptions:
+    clearance = current_clearance(patient) if patient.id is not None else None
+    return ProtocolOptions(clearance, tuple(db.session.scalars(
+        select(Protocol).where(Protocol.service_id == service.id, Protocol.active).order_by(Protocol.id))))
+
+
 def protocol_for(patient: Patient, service: Service, code: str | None, now: datetime,
-                 seen: History | None = None) -> Protocol:
+                 seen: History | None = None, options: ProtocolOptions | None = None) -> Protocol:
     """The protocol this treatment is booked under: the one asked for, else the patient's cleared protocol for
     this service (induction until its course is booked, then maintenance)."""
-    clearance = current_clearance(patient) if patient.id is not None else None
+    options = options or protocol_options(patient, service)
+    clearance = options.clearance
     cleared = set(clearance.protocols) if clearance is not None and clearance.cleared else set()
-    candidates = db.session.scalars(select(Protocol).where(Protocol.service_id == service.id, Protocol.active)
-                                    .order_by(Protocol.id)).all()
-    allowed = [p for p in candidates if p.code in cleared and (code is None or p.code == code)]
+    allowed = [p for p in options.candidates if p.code in cleared and (code is None or p.code == code)]
     if not allowed:
         raise ClearanceRequired("A clinician needs to clear you for this treatment before it can be booked. "
                                 "Please book a free consultation first.")
@@ -84,6 +99,10 @@ class History:
     def dates(self, *codes: str, ignore: int | None = None) -> list[date]:
         """Their dates, of the protocols given (all when none), leaving out the appointment `ignore`."""
         return sorted(day for id_, day, code in self.visits if id_ != ignore and (not codes or code in codes))
+
+    def plus(self, day: date, code: str | None) -> History:
+        """This history with one more treatment not yet written (an earlier session of the same series)."""
+        return History((*self.visits, (-1, day, code)))
 
 
 def history(patient: Patient) -> History:
