@@ -11,7 +11,7 @@ from billing.views import bp as billing_bp
 from booking import queries
 from booking.models import Appointment, AppointmentStatus as S, Series
 from booking.serialize import appointment_json, local_iso
-from booking.services import appointment_booked, appointment_cancelled
+from booking.services import appointment_cancelled, series_booked
 from clinic import audit, jsonin
 from clinic.api import api_blueprint
 from clinic.auth_context import require_api_user
@@ -215,10 +215,10 @@ def _refund_by_policy(appointment: Appointment, *, actor: User | None = None, no
     return services.refund_cancelled(appointment, actor, now)
 
 
-@appointment_booked.connect
-def _use_package_credit(appointment: Appointment, **_):
-    """Booking's `appointment_booked`: a series session is confirmed with a package credit when one is left."""
-    packages.draw_for(appointment)
+@series_booked.connect
+def _use_package_credits(appointments: list[Appointment], **_):
+    """Booking's `series_booked`: the sessions are confirmed with package credits, in order, while any are left."""
+    packages.draw_for_series(appointments)
 
 
 # --- prepaid induction packages -------------------------------------------------------------------------------------

@@ -137,22 +137,23 @@ def _lock_packages(patient_id: int) -> None:
                        .order_by(Payment.id).with_for_update(of=Payment)).all()
 
 
-def draw_for(appointment: Appointment) -> bool:
-    """A series session held for payment is confirmed with a credit when the patient has one left."""
-    if appointment.series_id is None or appointment.status != S.pending_payment.value \
-            or appointment.service.code != SERVICE_CODE:
-        return False
-    _lock_packages(appointment.patient_id)
-    balance = next((b for b in balances(appointment.patient_id) if b.remaining > 0), None)
-    if balance is None:
-        return False
-    db.session.add(PackageCredit(purchase_id=balance.purchase.id, appointment_id=appointment.id,
-                                 kind=CreditKind.used.value))
-    booking_states.move(appointment, S.confirmed)
-    appointment.hold_expires_at = None
-    appointment.sequence += 1
+def draw_for_series(appointments: list[Appointment]) -> int:
+    """The sessions of a series held for payment are confirmed with credits, in order, while the patient has any
+    left; the package payments are locked and counted once for the series. Returns how many were drawn."""
+    held = [a for a in appointments if a.series_id is not None and a.status == S.pending_payment.value
+            and a.service.code == SERVICE_CODE]
+    if not held:
+        return 0
+    _lock_packages(held[0].patient_id)
+    credits_left = (b.purchase for b in balances(held[0].patient_id) for _ in range(max(b.remaining, 0)))
+    covered = list(zip(held, credits_left))  # oldest purchase first, as many sessions as it has credits
+    for appointment, purchase in covered:
+        db.session.add(PackageCredit(purchase_id=purchase.id, appointment_id=appointment.id, kind=CreditKind.used.value))
+        booking_states.move(appointment, S.confirmed)
+        appointment.hold_expires_at = None
+        appointment.sequence += 1
     db.session.flush()
-    return True
+    return len(covered)
 
 
 def used_credit(appointment: Appointment) -> PackageCredit | None:

@@ -31,6 +31,9 @@ signals = Namespace()
 appointment_cancelled = signals.signal("appointment-cancelled")
 #: Sent after a treatment is booked (sender: the appointment); used to offer integration therapy.
 appointment_booked = signals.signal("appointment-booked")
+#: Sent once a whole series is booked (sender: its appointments, in order; `actor`), after `appointment_booked`
+#: for each: billing confirms the sessions its prepaid package covers, reading the package once for all of them.
+series_booked = signals.signal("series-booked")
 #: Sent after an appointment moves (sender: the appointment; `actor`): billing gives a new Good Faith Estimate.
 appointment_rescheduled = signals.signal("appointment-rescheduled")
 
@@ -77,6 +80,7 @@ def book_many(actor: User | None, requests: list[BookingRequest], now: datetime)
     _write(appointments)
     for appointment in appointments:
         appointment_booked.send(appointment, actor=actor)
+    series_booked.send(appointments, actor=actor)
     return appointments
 
 
