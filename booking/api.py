@@ -65,8 +65,9 @@ def create_appointment(body: shapes.AppointmentRequest):
     booking_request, guest = _booking_request(body, actor)
     appointment = services.book(actor, booking_request)
     audit.record("create", "appointment", appointment.id)
+    answer = appointment_json(appointment, reveal_patient=not guest)  # before the commit expires what it reads
     db.session.commit()
-    return jsonify(appointment=appointment_json(appointment, reveal_patient=not guest)), 201
+    return jsonify(appointment=answer), 201
 
 
 def _booking_request(body: shapes.AppointmentRequest, actor) -> tuple[BookingRequest, bool]:
@@ -195,8 +196,9 @@ def create_series(body: shapes.SeriesRequest):
         actor, patient, protocol_code=body.protocol, first_date=body.first_date,
         preferred_time=body.preferred_time, weekdays=body.weekdays, driver=driver_from(body.driver, patient))
     audit.record("create", "series", appointments[0].series_id)
+    answer = [appointment_json(a) for a in appointments]  # read before the commit expires them: no second transaction
     db.session.commit()
-    return jsonify(appointments=[appointment_json(a) for a in appointments]), 201
+    return jsonify(appointments=answer), 201
 
 
 # --- integration therapy ------------------------------------------------------------------------------------------
