@@ -180,7 +180,7 @@ def _receipt_pdf(receipt: receipts.ReceiptData, record_type: str, record_id: int
 
 @bp.post("/payments/<int:payment_id>/refunds")
 @openapi.operation("Refund part or all of what remains (billing staff)", body=RefundRequest,
-                   answers={201: Refunded}, errors=(400, 401, 403, 404, 409, 422))
+                   answers={201: Refunded}, errors=(400, 401, 403, 404, 409, 422, 503))
 def refund_payment(payment_id: int, body: RefundRequest):
     actor = require_api_user(*BILLING_ROLES)
     payment = db.session.get(Payment, payment_id)
