@@ -12,7 +12,8 @@ from billing import superbill_batches
 from clinic import jsonin, shapes
 from clinic.errors import ValidationError
 
-# Booking's appointment as booking's part of the document describes it (billing answers with booking's serializer).
+# An appointment as booking's part of the document declares it: billing answers with booking's serializer, so it
+# refers to booking's schema rather than copying it (inside allOf, as pydantic resolves a bare $ref among its own).
 BookedAppointment = Annotated[dict[str, Any], WithJsonSchema({"allOf": [{"$ref": "#/components/schemas/Appointment"}]})]
 
 
