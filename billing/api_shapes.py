@@ -33,16 +33,17 @@ def read_payment_method(data: dict, field: str) -> str:
 
 def read_patient_id_argument(data: dict, field: str) -> int | None:
     """A patient id given in the query string (text there): empty is none, anything but digits is refused."""
-    value = data.get(field) or ""
+    value = data.get(field)
     if not value:
         return None
-    if not isinstance(value, str) or not value.isdigit() or len(value) > 9:
+    if not value.isdigit() or len(value) > 9:
         message = "The patient id must be a whole number."
         raise ValidationError(message, fields={field: message})
     return int(value)
 
 
 def read_month(data: dict, field: str) -> str:
+    """The batch's month, checked as the page and the command line check it."""
     return superbill_batches.checked_month(data.get(field))
 
 
