@@ -4,42 +4,51 @@ from __future__ import annotations
 from flask import Response, jsonify, request
 from sqlalchemy import select
 
-from billing import openapi_paths  # noqa: F401  (documents the routes)
 from billing import packages, receipt_records, receipts, services, settlement, states, stripe_gateway as gateway
+from billing.api_shapes import (AppointmentPaid, CancellationPreview, CardPayment, PackageBought, Packages,
+                                PaymentAnswer, Payments, Refunded, RefundRequest, SeriesPaid, SetupIntent)
 from billing.models import Payment, PaymentStatus, Refund, RefundStatus
 from billing.views import bp as billing_bp
 from booking import queries
 from booking.models import Appointment, AppointmentStatus as S, Series
 from booking.serialize import appointment_json, local_iso
 from booking.services import appointment_cancelled, series_booked
-from clinic import audit, jsonin
+from clinic import audit, openapi
 from clinic.api import api_blueprint
 from clinic.auth_context import require_api_user
-from clinic.errors import Conflict, Forbidden, NotFound, ValidationError
+from clinic.errors import Conflict, Forbidden, NotFound
 from clinic.extensions import csrf, db, limiter
 from clinic.models import Role, User
 
 bp = api_blueprint("billing_api", __name__)
 
 BILLING_ROLES = (Role.billing, Role.admin)
+_PAY_ERRORS = (400, 401, 402, 403, 404, 409, 422, 503)
+_RECEIPT_ERRORS = (401, 404, 503)  # 404 for anyone but the patient and billing staff
 
 
 @bp.post("/setup-intents")
+@openapi.operation("A SetupIntent client secret for the card field (patient)", answers={201: SetupIntent},
+                   errors=(401, 403, 503), roles=(Role.patient,))
 def create_setup_intent():
     require_api_user(Role.patient)
     return jsonify(client_secret=gateway.create_setup_intent()), 201
 
 
 @bp.post("/appointments/<int:appointment_id>/pay")
-def pay_appointment(appointment_id: int):
+@openapi.operation("Pay for a held appointment by card (owner)", body=CardPayment, answers={200: AppointmentPaid},
+                   errors=_PAY_ERRORS)
+def pay_appointment(appointment_id: int, body: CardPayment):
     actor = require_api_user()
     appointment = queries.visible_appointment(actor, appointment_id)
-    body = _pay(actor, [appointment], f"appointment-{appointment.id}")
-    return jsonify(appointment=appointment_json(appointment), **body)
+    paid = _pay(actor, [appointment], f"appointment-{appointment.id}", body.payment_method)
+    return jsonify(appointment=appointment_json(appointment), **paid)
 
 
 @bp.post("/series/<int:series_id>/pay")
-def pay_series(series_id: int):
+@openapi.operation("Pay for every held session of a series in one payment (owner)", body=CardPayment,
+                   answers={200: SeriesPaid}, errors=_PAY_ERRORS)
+def pay_series(series_id: int, body: CardPayment):
     actor = require_api_user()
     series = db.session.get(Series, series_id)
     if series is None or actor.patient_id != series.patient_id:
@@ -47,15 +56,14 @@ def pay_series(series_id: int):
     sessions = list(db.session.scalars(select(Appointment).where(Appointment.series_id == series.id)
                                        .order_by(Appointment.starts_at)))
     held = [a for a in sessions if a.status == S.pending_payment.value] or sessions
-    body = _pay(actor, held, f"series-{series.id}")
-    return jsonify(appointments=[appointment_json(a) for a in sessions], **body)
+    paid = _pay(actor, held, f"series-{series.id}", body.payment_method)
+    return jsonify(appointments=[appointment_json(a) for a in sessions], **paid)
 
 
-def _pay(actor: User, appointments: list[Appointment], scope: str) -> dict:
+def _pay(actor: User, appointments: list[Appointment], scope: str, payment_method: str) -> dict:
     """Settle earlier open attempts, write the attempt, call Stripe outside any transaction, apply the answer."""
     if not appointments or any(a.patient_id != actor.patient_id for a in appointments):
         raise Forbidden("Only the patient can pay for their appointments.")
-    payment_method = _payment_method()
     for attempt in services.open_attempts(appointments):
         settlement.sync_payment(attempt)
     return _charge(actor, services.start_payment(actor, appointments, scope), payment_method)
@@ -78,14 +86,6 @@ def _charge(actor: User, payment: Payment, payment_method: str) -> dict:
     return {"payment": payment_summary(payment), "next_action": next_action}
 
 
-def _payment_method() -> str:
-    value = jsonin.text(jsonin.json_object(), "payment_method", label="card", max_len=255)
-    if not value.startswith(("pm_", "card_", "src_")):
-        message = "Please enter your card again."
-        raise ValidationError(message, code="invalid", fields={"payment_method": message})
-    return value
-
-
 def payment_summary(payment: Payment) -> dict:
     return {"id": payment.id, "status": payment.status, "amount_cents": payment.amount_cents}
 
@@ -106,6 +106,7 @@ def refund_json(refund: Refund) -> dict:
 
 
 @bp.get("/payments")
+@openapi.operation("Payments (a patient's own; all for billing staff)", answers={200: Payments}, errors=(401,))
 def list_payments():
     actor = require_api_user()
     query = select(Payment).order_by(Payment.created_at.desc(), Payment.id.desc())
@@ -118,6 +119,8 @@ def list_payments():
 
 
 @bp.get("/payments/<int:payment_id>")
+@openapi.operation("One payment (owner, billing); an unsettled one is brought up to date from Stripe first",
+                   answers={200: PaymentAnswer}, errors=(401, 404))
 def get_payment(payment_id: int):
     """One payment; one still unsettled is first brought up to date from Stripe (the page asks after 3-D Secure)."""
     payment = _visible_payment(require_api_user(), payment_id)
@@ -145,12 +148,18 @@ def _may_see(actor: User, payment: Payment) -> bool:
 
 
 @bp.get("/payments/<int:payment_id>/receipt.pdf")
+@openapi.operation("The receipt of a succeeded payment, as PDF (owner, billing staff); 503 when the PDF engine is "
+                   "unavailable", answers={200: openapi.Media("application/pdf", "the receipt")},
+                   errors=_RECEIPT_ERRORS)
 def payment_receipt_pdf(payment_id: int):
     payment = _visible_payment(require_api_user(), payment_id)
     return _receipt_pdf(receipt_records.payment_receipt(payment), "payment", payment.id)
 
 
 @bp.get("/refunds/<int:refund_id>/receipt.pdf")
+@openapi.operation("The receipt of a refund that has gone through, as PDF (owner, billing staff); 503 when the PDF "
+                   "engine is unavailable", answers={200: openapi.Media("application/pdf", "the refund receipt")},
+                   errors=_RECEIPT_ERRORS)
 def refund_receipt_pdf(refund_id: int):
     actor = require_api_user()
     refund = db.session.get(Refund, refund_id)
@@ -170,16 +179,15 @@ def _receipt_pdf(receipt: receipts.ReceiptData, record_type: str, record_id: int
 
 
 @bp.post("/payments/<int:payment_id>/refunds")
-def refund_payment(payment_id: int):
+@openapi.operation("Refund part or all of what remains (billing staff)", body=RefundRequest,
+                   answers={201: Refunded}, errors=(400, 401, 403, 404, 409, 422, 503), roles=BILLING_ROLES)
+def refund_payment(payment_id: int, body: RefundRequest):
     actor = require_api_user(*BILLING_ROLES)
     payment = db.session.get(Payment, payment_id)
     if payment is None:
         raise NotFound("We could not find that payment.")
-    data = jsonin.json_object()
-    amount = jsonin.integer(data, "amount_cents", required=True, minimum=1, maximum=10**8, label="amount (cents)")
-    reason = jsonin.text(data, "reason", label="reason", max_len=500, multiline=True)
-    refund = services.refund_payment(actor, payment, amount, reason)
-    audit.record("refund", "payment", payment.id, detail={"refund_id": refund.id, "amount_cents": amount})
+    refund = services.refund_payment(actor, payment, body.amount_cents, body.reason)
+    audit.record("refund", "payment", payment.id, detail={"refund_id": refund.id, "amount_cents": body.amount_cents})
     db.session.commit()
     if refund.status == RefundStatus.failed.value:
         raise Conflict("The card processor refused this refund. Nothing was refunded.", code="refund_refused")
@@ -191,6 +199,8 @@ def refund_payment(payment_id: int):
 
 
 @bp.get("/appointments/<int:appointment_id>/cancellation")
+@openapi.operation("What cancelling now would refund, and the policy as a sentence",
+                   answers={200: CancellationPreview}, errors=(401, 404))
 def cancellation_preview(appointment_id: int):
     appointment = queries.visible_appointment(require_api_user(), appointment_id)
     terms = services.cancellation_terms(appointment)
@@ -224,9 +234,11 @@ def _use_package_credits(appointments: list[Appointment], **_):
 # --- prepaid induction packages -------------------------------------------------------------------------------------
 
 @bp.post("/packages")
-def buy_package():
+@openapi.operation("Buy the prepaid induction package by card (patient): its size and price are the clinic's "
+                   "settings; a series booked while credits are left is confirmed without a card payment",
+                   body=CardPayment, answers={201: PackageBought}, errors=_PAY_ERRORS, roles=(Role.patient,))
+def buy_package(body: CardPayment):
     actor = require_api_user(Role.patient)
-    payment_method = _payment_method()
     for attempt in packages.open_purchase_payments(actor.patient_id):
         settlement.sync_payment(attempt)
     if packages.open_purchase_payments(actor.patient_id):
@@ -235,22 +247,24 @@ def buy_package():
     purchase = packages.start_purchase(actor)
     purchase_id = purchase.id
     audit.record("buy", "package", purchase_id)
-    body = _charge(actor, purchase.payment, payment_method)
+    paid = _charge(actor, purchase.payment, body.payment_method)
     balance = next(b for b in packages.balances(actor.patient_id) if b.purchase.id == purchase_id)
-    return jsonify(package=package_json(balance), **body), 201
+    return jsonify(package=package_json(balance), **paid), 201
 
 
 @bp.get("/packages")
+@openapi.operation("Packages (a patient's own with credits_remaining; all for billing staff)",
+                   answers={200: Packages}, errors=(401,))
 def list_packages():
     actor = require_api_user()
     billing = actor.role in {r.value for r in BILLING_ROLES}
     rows = packages.balances(None if billing else (actor.patient_id or -1))
     audit.record("list", "package", None, detail={"count": len(rows)})
     db.session.commit()
-    body = {"packages": [package_json(b) for b in reversed(rows)]}
+    answer = {"packages": [package_json(b) for b in reversed(rows)]}
     if not billing:
-        body["credits_remaining"] = sum(b.remaining for b in rows)
-    return jsonify(body)
+        answer["credits_remaining"] = sum(b.remaining for b in rows)
+    return jsonify(answer)
 
 
 def package_json(balance: packages.Balance) -> dict:

@@ -2,13 +2,15 @@
 the overrun report); routes on clinic.api's blueprint."""
 from __future__ import annotations
 
-from flask import Response, jsonify, request
+from flask import Response, jsonify
 from sqlalchemy import select
 
-from billing import estimates, superbill_openapi, superbills  # noqa: F401  (documents the routes)
+from billing import estimates, superbills
+from billing.api_shapes import (EstimateOverruns, Estimates, PatientFilter, SuperbillAnswer, SuperbillRequest,
+                                Superbills, SuperbillsIssued, SuperbillVoided, VoidRequest)
 from billing.models import Estimate, Superbill
 from booking.serialize import local_iso
-from clinic import audit, jsonin
+from clinic import audit, openapi
 from clinic.api import api_blueprint
 from clinic.auth_context import require_api_user
 from clinic.errors import NotFound, ValidationError
@@ -18,6 +20,7 @@ from clinic.models import Patient, Role, User
 bp = api_blueprint("superbill_api", __name__)
 
 BILLING_ROLES = (Role.billing, Role.admin)
+_SUPERBILL_PDF = openapi.Media("application/pdf", "the superbill as PDF (marked VOID once voided)")
 
 
 def is_billing(user: User) -> bool:
@@ -35,33 +38,37 @@ def superbill_json(superbill: Superbill) -> dict:
 
 
 @bp.post("/superbills")
-def issue_superbill():
+@openapi.operation("Issue a superbill for a patient's completed, paid visits in a date range (billing); 422 "
+                   "nothing_to_bill or missing_billing_details", body=SuperbillRequest,
+                   answers={201: SuperbillsIssued}, errors=(400, 401, 403, 404, 422, 503), roles=BILLING_ROLES)
+def issue_superbill(body: SuperbillRequest):
     actor = require_api_user(*BILLING_ROLES)
-    data = jsonin.json_object()
-    patient = _patient(jsonin.integer(data, "patient_id", required=True, minimum=1, label="patient"))
-    first, last = jsonin.day(data, "from", label="first date"), jsonin.day(data, "to", label="last date")
-    if last < first:
+    patient = _patient(body.patient_id)
+    if body.last < body.first:
         message = "The last date must be on or after the first."
         raise ValidationError(message, fields={"to": message})
-    issued = superbills.issue_all(actor, patient, first, last)
+    issued = superbills.issue_all(actor, patient, body.first, body.last)
     db.session.commit()
     return jsonify(superbill=superbill_json(issued[0]), superbills=[superbill_json(s) for s in issued]), 201
 
 
 @bp.get("/superbills")
-def list_superbills():
+@openapi.operation("Superbills (a patient's own; any patient's for billing)", query=PatientFilter,
+                   answers={200: Superbills}, errors=(401, 404, 422))
+def list_superbills(query: PatientFilter):
     actor = require_api_user()
-    query = select(Superbill).order_by(Superbill.issued_at.desc(), Superbill.id.desc())
-    patient_id = _own_or_any(actor, patient_id_arg())
+    patient_id = _own_or_any(actor, query.patient_id)
+    wanted = select(Superbill).order_by(Superbill.issued_at.desc(), Superbill.id.desc())
     if patient_id is not None:
-        query = query.where(Superbill.patient_id == patient_id)
-    rows = list(db.session.scalars(query))
+        wanted = wanted.where(Superbill.patient_id == patient_id)
+    rows = list(db.session.scalars(wanted))
     audit.record("list", "superbill", None, detail={"patient_id": patient_id, "count": len(rows)})
     db.session.commit()
     return jsonify(superbills=[superbill_json(s) for s in rows])
 
 
 @bp.get("/superbills/<int:superbill_id>")
+@openapi.operation("One superbill (owner, billing)", answers={200: SuperbillAnswer}, errors=(401, 404))
 def get_superbill(superbill_id: int):
     superbill = visible_superbill(require_api_user(), superbill_id)
     audit.record("view", "superbill", superbill.id)
@@ -70,6 +77,7 @@ def get_superbill(superbill_id: int):
 
 
 @bp.get("/superbills/<int:superbill_id>.pdf")
+@openapi.operation("Download a superbill (owner, billing)", answers={200: _SUPERBILL_PDF}, errors=(401, 404, 503))
 def superbill_pdf(superbill_id: int):
     superbill = visible_superbill(require_api_user(), superbill_id)
     body = superbills.pdf_for(superbill)
@@ -80,12 +88,13 @@ def superbill_pdf(superbill_id: int):
 
 
 @bp.post("/superbills/<int:superbill_id>/void")
-def void_superbill(superbill_id: int):
+@openapi.operation("Void a superbill with a reason and, by default, issue the one that replaces it (billing)",
+                   body=VoidRequest, answers={200: SuperbillVoided}, errors=(400, 401, 403, 404, 422, 503),
+                   roles=BILLING_ROLES)
+def void_superbill(superbill_id: int, body: VoidRequest):
     actor = require_api_user(*BILLING_ROLES)
     superbill = visible_superbill(actor, superbill_id)
-    data = jsonin.json_object()
-    reason = jsonin.text(data, "reason", label="reason", max_len=500, multiline=True)
-    replacement = superbills.void(actor, superbill, reason, reissue=jsonin.boolean(data, "reissue", default=True))
+    replacement = superbills.void(actor, superbill, body.reason, reissue=body.reissue)
     db.session.commit()
     return jsonify(superbill=superbill_json(superbill),
                    replacement=superbill_json(replacement) if replacement else None)
@@ -106,16 +115,6 @@ def _patient(patient_id: int) -> Patient:
     return patient
 
 
-def patient_id_arg() -> int | None:
-    value = request.args.get("patient_id", "")
-    if not value:
-        return None
-    if not value.isdigit() or len(value) > 9:
-        message = "The patient id must be a whole number."
-        raise ValidationError(message, fields={"patient_id": message})
-    return int(value)
-
-
 # --- Good Faith Estimates ---------------------------------------------------------------------------------------
 
 def estimate_json(estimate: Estimate) -> dict:
@@ -125,19 +124,23 @@ def estimate_json(estimate: Estimate) -> dict:
 
 
 @bp.get("/estimates")
-def list_estimates():
+@openapi.operation("Good Faith Estimates (a patient's own; any patient's for billing)", query=PatientFilter,
+                   answers={200: Estimates}, errors=(401, 404, 422))
+def list_estimates(query: PatientFilter):
     actor = require_api_user()
-    patient_id = _own_or_any(actor, patient_id_arg())
-    query = select(Estimate).order_by(Estimate.created_at.desc(), Estimate.id.desc())
+    patient_id = _own_or_any(actor, query.patient_id)
+    wanted = select(Estimate).order_by(Estimate.created_at.desc(), Estimate.id.desc())
     if patient_id is not None:
-        query = query.where(Estimate.patient_id == patient_id)
-    rows = list(db.session.scalars(query))
+        wanted = wanted.where(Estimate.patient_id == patient_id)
+    rows = list(db.session.scalars(wanted))
     audit.record("list", "estimate", None, detail={"patient_id": patient_id, "count": len(rows)})
     db.session.commit()
     return jsonify(estimates=[estimate_json(e) for e in rows])
 
 
 @bp.get("/estimates/<int:estimate_id>.pdf")
+@openapi.operation("Download a Good Faith Estimate (owner, billing)",
+                   answers={200: openapi.Media("application/pdf", "the estimate as PDF")}, errors=(401, 404, 503))
 def estimate_pdf(estimate_id: int):
     actor = require_api_user()
     estimate = db.session.get(Estimate, estimate_id)
@@ -151,6 +154,8 @@ def estimate_pdf(estimate_id: int):
 
 
 @bp.get("/estimates/overruns")
+@openapi.operation("Patients billed $400 or more above their estimate (billing)", answers={200: EstimateOverruns},
+                   errors=(401, 403), roles=BILLING_ROLES)
 def estimate_overruns():
     require_api_user(*BILLING_ROLES)
     return jsonify(overruns=estimates.overruns())

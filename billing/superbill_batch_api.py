@@ -1,16 +1,17 @@
 """JSON API v1 for the month's superbill batches (billing staff): start one, read its progress; the page's progress
-bar polls the one it shows. Routes on clinic.api's blueprint, documented in billing/superbill_openapi.py."""
+bar polls the one it shows. Routes on clinic.api's blueprint."""
 from __future__ import annotations
 
 from flask import jsonify
 from sqlalchemy import select
 
-from billing import superbill_batch_openapi, superbill_batches as batches  # noqa: F401  (documents the routes)
+from billing import superbill_batches as batches
+from billing.api_shapes import BatchRequest, SuperbillBatchAnswer, SuperbillBatchDetail, SuperbillBatches
 from billing.batch_models import SuperbillBatch, SuperbillBatchItem
 from billing.models import Superbill
 from billing.superbill_api import BILLING_ROLES
 from booking.serialize import local_iso
-from clinic import audit, jsonin
+from clinic import audit, openapi
 from clinic.api import api_blueprint
 from clinic.auth_context import require_api_user
 from clinic.errors import NotFound
@@ -38,20 +39,28 @@ def items_json(batch: SuperbillBatch) -> list[dict]:
 
 
 @bp.post("/superbill-batches")
-def start_superbill_batch():
+@openapi.operation("Issue the month's superbills for every patient with completed, paid visits, in the background "
+                   "(billing); 200 with the month's batch when one is already running", body=BatchRequest,
+                   answers={201: SuperbillBatchAnswer, 200: SuperbillBatchAnswer}, errors=(400, 401, 403, 422),
+                   roles=BILLING_ROLES)
+def start_superbill_batch(body: BatchRequest):
     actor = require_api_user(*BILLING_ROLES)
-    batch, started = batches.start(actor, jsonin.json_object().get("month"))
+    batch, started = batches.start(actor, body.month)
     db.session.commit()
     return jsonify(batch=batch_json(batch)), 201 if started else 200
 
 
 @bp.get("/superbill-batches")
+@openapi.operation("The latest batches and their progress (billing)", answers={200: SuperbillBatches},
+                   errors=(401, 403), roles=BILLING_ROLES)
 def list_superbill_batches():
     require_api_user(*BILLING_ROLES)
     return jsonify(batches=[batch_json(batch) for batch in batches.recent(50)])
 
 
 @bp.get("/superbill-batches/<int:batch_id>")
+@openapi.operation("One batch's progress and each patient's outcome, with the reason of any failure (billing)",
+                   answers={200: SuperbillBatchDetail}, errors=(401, 403, 404), roles=BILLING_ROLES)
 def get_superbill_batch(batch_id: int):
     require_api_user(*BILLING_ROLES)
     batch = db.session.get(SuperbillBatch, batch_id)

@@ -59,8 +59,8 @@ def worker_name() -> str:
 
 def start(actor: User | None, month) -> tuple[SuperbillBatch, bool]:
     """The month's batch: a new one (True) with an item per patient to bill, or the one already running (False)."""
-    first, last = _month(month)
-    month = first.strftime("%Y-%m")
+    month = checked_month(month)
+    first, last = superbills.month_range(month)
     running = _running(month)
     if running is not None:
         return running, False
@@ -79,15 +79,16 @@ def start(actor: User | None, month) -> tuple[SuperbillBatch, bool]:
     return batch, True
 
 
-def _month(month) -> tuple[date, date]:
-    """The month's first and last day; refused unless YYYY-MM and begun (in the clinic's zone)."""
+def checked_month(month) -> str:
+    """`month` as YYYY-MM, refused unless written so and begun (in the clinic's zone); the API's body shape reads
+    it with this too, so its answer names the month beside any other problem."""
     if not isinstance(month, str) or not MONTH.fullmatch(month.strip()) or month.strip() < "1900-01":
         message = "Give the month as YYYY-MM, for example 2027-03."
         raise ValidationError(message, fields={"month": message})
     if month.strip() > utcnow().astimezone(clinic_zone()).strftime("%Y-%m"):
         message = "That month has not started yet: choose this month or an earlier one."
         raise ValidationError(message, fields={"month": message})
-    return superbills.month_range(month.strip())
+    return month.strip()
 
 
 def _running(month: str) -> SuperbillBatch | None:
