@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from billing import services, states, stripe_gateway as gateway
-from billing.models import Payment, PaymentStatus as P, Refund, RefundStatus as R
+from billing.models import Payment, Refund, RefundStatus as R
 from billing.receipts import ReceiptData
 from booking.models import Appointment
 from clinic.errors import NotFound

@@ -25,7 +25,7 @@ import secrets
 import socket
 from collections import Counter
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import and_, or_, select, update

@@ -1,6 +1,7 @@
-"""The JSON API's operations, each declared once: `operation` registers the route on its blueprint, reads and
-checks its body and query string with their clinic.shapes declarations, and records it for /api/v1/openapi.json,
-whose schemas pydantic writes from the same declarations (a test checks no served route is missing).
+"""The JSON API's operations, each declared once: `operation`, under a view's route, says who may use it, what
+body and query string it takes and what it answers (clinic.shapes declarations). The same declaration checks each
+request and writes /api/v1/openapi.json from the routes the app registered, its schemas written by pydantic
+(tests check that no served route goes undeclared and that real answers match the document).
 
 OpenAPI 3.0 is what the contract promises, and pydantic writes JSON Schema 2020-12: `_openapi_30` translates the
 two spellings that differ (a nullable value, a constant)."""
@@ -42,10 +43,6 @@ class Operation:
     public: bool = False
 
 
-_EXTRA_PATHS: dict = {}
-_EXTRA_SCHEMAS: dict = {}
-
-
 def operation(summary: str, *, answers: Mapping[int, type[shapes.Answer] | Media], errors: tuple[int, ...] = (),
               body: type[shapes.Shape] | None = None, query: type[shapes.Shape] | None = None,
               public: bool = False, guests: bool = False, roles: tuple[Role, ...] = ()) -> Callable:
@@ -85,33 +82,8 @@ def _openapi_path(rule: str) -> tuple[str, tuple[str, ...]]:
     return re.sub(r"<(?:\w+:)?(\w+)>", parameter, rule), tuple(names)
 
 
-def add_paths(paths: dict) -> None:
-    """Operations documented by hand (a route whose answers are not JSON objects the shapes describe)."""
-    for path, operations in paths.items():
-        _EXTRA_PATHS.setdefault(path, {}).update(operations)
-
-
-def add_schemas(schemas: dict) -> None:
-    _EXTRA_SCHEMAS.update(schemas)
-
-
-def error_responses(*statuses: int) -> dict:
+def _error_responses(*statuses: int) -> dict:
     return {str(s): {"description": "error", "content": {"application/json": {"schema": _ERROR}}} for s in statuses}
-
-
-def json_body(schema: dict) -> dict:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
-
-
-def ok(description: str, schema: dict | None = None, status: int = 200, media: str = "application/json") -> dict:
-    content = {media: {"schema": schema or {"type": "object"}}}
-    return {str(status): {"description": description, "content": content}}
-
-
-def nullable(schema: dict) -> dict:
-    """`schema` or null. OpenAPI 3.0 honours `nullable` only beside a `type`, never on a `$ref` or an `allOf`,
-    so the schema is written out in place."""
-    return {**deepcopy(schema), "nullable": True}
 
 
 _BASE: dict = {
@@ -158,15 +130,15 @@ def _declared_operations() -> list[_Served]:
 
 def _document(operations: list[_Served]) -> dict:
     refs, schemas = _schemas([op.declared for op in operations])
-    paths: dict = deepcopy(_EXTRA_PATHS)
+    paths: dict = {}
     for op in operations:
         paths.setdefault(op.path, {})[op.method] = _operation_object(op, refs, schemas)
     for path, described_path in paths.items():
         for method, described in described_path.items():
             if method != "parameters":
-                described["responses"].update(error_responses(*_common_statuses(path, method, described)))
+                described["responses"].update(_error_responses(*_common_statuses(path, method, described)))
     components = {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-                  "schemas": {"Error": _ERROR_SCHEMA, **schemas, **deepcopy(_EXTRA_SCHEMAS)}}
+                  "schemas": {"Error": _ERROR_SCHEMA, **schemas}}
     return {**deepcopy(_BASE), "components": components, "paths": paths}
 
 
@@ -223,7 +195,7 @@ def _operation_object(served: _Served, refs: dict, schemas: dict) -> dict:
             "schema": refs[(op.body, "validation")]}}}
     for status, answer in op.answers.items():
         described["responses"][str(status)] = _answer_object(answer, refs)
-    described["responses"].update(error_responses(*op.errors))
+    described["responses"].update(_error_responses(*op.errors))
     return described
 
 
