@@ -66,24 +66,26 @@ def _estimate_before_commit(session: Session) -> None:
 def give_estimate_if_due(patient: Patient, moved: set[int] = frozenset()) -> Estimate | None:
     """A new estimate when the patient has none, a visit it covers moved or was cancelled (`moved`), or a visit
     it does not cover was booked (a change of the services expected: 45 CFR 149.610(b)(1)(vii))."""
-    visits = upcoming_visits(patient)
+    visits, priced = _upcoming_visits(patient)
     if not visits:
         return None
     latest = latest_estimate(patient)
     if latest is not None and not (set(latest.appointment_ids) & set(moved)) and \
             {v.id for v in visits} <= set(latest.appointment_ids):
         return None
-    return give_estimate(patient, visits)
+    return give_estimate(patient, visits, priced)
 
 
-def upcoming_visits(patient: Patient) -> list[Appointment]:
+def _upcoming_visits(patient: Patient) -> tuple[list[Appointment], dict[int, list]]:
+    """The patient's live visits to come that the fee schedule prices, with their fee lines (read once: the
+    estimate's lines and its expected charge per visit come from the same)."""
     rows = db.session.scalars(select(Appointment).where(
         Appointment.patient_id == patient.id, Appointment.starts_at >= utcnow(),
         Appointment.status.in_(booking_states.live()))
         .order_by(Appointment.starts_at))
     visits = [v for v in rows if v.service.kind in ESTIMATED_KINDS]
     priced = _fee_lines(visits)
-    return [v for v in visits if priced[v.id]]
+    return [v for v in visits if priced[v.id]], priced
 
 
 def latest_estimate(patient: Patient) -> Estimate | None:
@@ -91,32 +93,32 @@ def latest_estimate(patient: Patient) -> Estimate | None:
                              .order_by(Estimate.created_at.desc(), Estimate.id.desc()).limit(1))
 
 
-def give_estimate(patient: Patient, visits: list[Appointment]) -> Estimate:
-    data = estimate_data(patient, visits, number="")
+def give_estimate(patient: Patient, visits: list[Appointment], priced: dict[int, list]) -> Estimate:
+    data = estimate_data(patient, visits, priced)
     estimate = Estimate(patient_id=patient.id, total_cents=data.total_cents, currency=data.currency,
                         appointment_ids=[v.id for v in visits], snapshot={})
+    due = _iso(due_on(data.issued_on, data.first_date))  # read before the number is set: one UPDATE, not two
     db.session.add(estimate)
     db.session.flush()
     estimate.number = f"GFE-{local_day(utcnow()).year}-{estimate.id:06d}"
     estimate.snapshot = {**snapshot_of(data), "number": estimate.number,
-                         "service_codes": sorted({v.service.code for v in visits}),
-                         "due_on": _iso(due_on(data.issued_on, data.first_date)),
-                         "expected_by_appointment": _expected_by_visit(visits)}
+                         "service_codes": sorted({v.service.code for v in visits}), "due_on": due,
+                         "expected_by_appointment": _expected_by_visit(visits, priced)}
     audit.record("issue", "estimate", estimate.id, user=None, detail={"number": estimate.number})
     return estimate
 
 
-def estimate_data(patient: Patient, visits: list[Appointment], number: str) -> EstimateData:
+def estimate_data(patient: Patient, visits: list[Appointment], priced: dict[int, list]) -> EstimateData:
+    """What the estimate shows (its number is given once it has an id)."""
     settings = clinic_settings()
     codes = tuple(diagnosis_codes(patient))
-    priced = _fee_lines(visits)
     lines = tuple(EstimateLine(description=f"{visit.service.name}: {line.description or line.code}", code=line.code,
                                diagnosis_codes=codes, charge_cents=line.charge_cents, quantity=line.units,
                                expected_on=local_day(visit.starts_at))
                   for visit in visits for line in priced[visit.id])
     clinician = db.session.get(Clinician, visits[0].clinician_id)
     return EstimateData(
-        number=number, issued_on=local_day(utcnow()), patient_name=patient.name,
+        number="", issued_on=local_day(utcnow()), patient_name=patient.name,
         patient_date_of_birth=patient.date_of_birth, summary=_summary(visits),
         practice=Practice(legal_name=settings.legal_name or settings.name, address=settings.address,
                           phone=settings.phone, npi=settings.npi, ein=settings.tax_id),
@@ -183,8 +185,7 @@ def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-def _expected_by_visit(visits: list[Appointment]) -> dict[str, int]:
-    priced = _fee_lines(visits)
+def _expected_by_visit(visits: list[Appointment], priced: dict[int, list]) -> dict[str, int]:
     return {str(v.id): sum(line.charge_cents for line in priced[v.id]) for v in visits}
 
 

@@ -56,13 +56,7 @@ def issue_superbill(body: SuperbillRequest):
 @openapi.operation("Superbills (a patient's own; any patient's for billing)", query=PatientFilter,
                    answers={200: Superbills}, errors=(401, 404, 422))
 def list_superbills(query: PatientFilter):
-    actor = require_api_user()
-    patient_id = _own_or_any(actor, query.patient_id)
-    wanted = select(Superbill).order_by(Superbill.issued_at.desc(), Superbill.id.desc())
-    if patient_id is not None:
-        wanted = wanted.where(Superbill.patient_id == patient_id)
-    rows = list(db.session.scalars(wanted))
-    audit.record("list", "superbill", None, detail={"patient_id": patient_id, "count": len(rows)})
+    rows = _newest_first(Superbill, Superbill.issued_at, _own_or_any(require_api_user(), query.patient_id), "superbill")
     db.session.commit()
     return jsonify(superbills=[superbill_json(s) for s in rows])
 
@@ -127,13 +121,7 @@ def estimate_json(estimate: Estimate) -> dict:
 @openapi.operation("Good Faith Estimates (a patient's own; any patient's for billing)", query=PatientFilter,
                    answers={200: Estimates}, errors=(401, 404, 422))
 def list_estimates(query: PatientFilter):
-    actor = require_api_user()
-    patient_id = _own_or_any(actor, query.patient_id)
-    wanted = select(Estimate).order_by(Estimate.created_at.desc(), Estimate.id.desc())
-    if patient_id is not None:
-        wanted = wanted.where(Estimate.patient_id == patient_id)
-    rows = list(db.session.scalars(wanted))
-    audit.record("list", "estimate", None, detail={"patient_id": patient_id, "count": len(rows)})
+    rows = _newest_first(Estimate, Estimate.created_at, _own_or_any(require_api_user(), query.patient_id), "estimate")
     db.session.commit()
     return jsonify(estimates=[estimate_json(e) for e in rows])
 
@@ -159,6 +147,17 @@ def estimate_pdf(estimate_id: int):
 def estimate_overruns():
     require_api_user(*BILLING_ROLES)
     return jsonify(overruns=estimates.overruns())
+
+
+def _newest_first(model, issued, patient_id: int | None, record_type: str) -> list:
+    """One patient's superbills or estimates (everyone's when `patient_id` is None), newest first; the listing is
+    audited."""
+    wanted = select(model).order_by(issued.desc(), model.id.desc())
+    if patient_id is not None:
+        wanted = wanted.where(model.patient_id == patient_id)
+    rows = list(db.session.scalars(wanted))
+    audit.record("list", record_type, None, detail={"patient_id": patient_id, "count": len(rows)})
+    return rows
 
 
 def _own_or_any(actor: User, patient_id: int | None) -> int | None:
