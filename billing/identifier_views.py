@@ -11,11 +11,11 @@ from wtforms.validators import Length, Optional, ValidationError
 
 from billing import superbills
 from billing.views import BILLING_STAFF
-from clinic import audit, claim_codes
+from clinic import audit
 from clinic.admin import ClinicianBillingForm
 from clinic.auth_context import roles_required
 from clinic.extensions import db
-from clinic.forms import PlainText
+from clinic.forms import EIN, NPI, PlainText
 from clinic.models import Clinician
 from clinic.settings import clinic_settings
 
@@ -33,18 +33,10 @@ class PracticeBillingForm(FlaskForm):
                              validators=[PlainText(), Length(max=200)])
     address = TextAreaField("Address", filters=[_strip], validators=[PlainText(multiline=True), Length(max=500)])
     phone = StringField("Phone", filters=[_strip], validators=[PlainText(), Length(max=40)])
-    npi = StringField("Practice NPI (type 2)", filters=[_strip], validators=[Optional()],
+    npi = StringField("Practice NPI (type 2)", filters=[_strip], validators=[Optional(), NPI()],
                       description="Ten digits, from NPPES.")
-    tax_id = StringField("Tax id (EIN)", filters=[_strip], validators=[Optional()], description="Like 12-3456789.")
-
-    def validate_npi(self, field):
-        if not claim_codes.is_npi(field.data):
-            raise ValidationError("This NPI's check digit does not match: please copy it again from NPPES.")
-
-    def validate_tax_id(self, field):
-        if not claim_codes.is_ein(field.data):
-            raise ValidationError("An EIN looks like 12-3456789: two digits, a hyphen, seven digits "
-                                  "(never a social security number).")
+    tax_id = StringField("Tax id (EIN)", filters=[_strip], validators=[Optional(), EIN()],
+                         description="Like 12-3456789.")
 
     def validate_phone(self, field):
         if field.data and sum(c.isdigit() for c in field.data) not in (10, 11):

@@ -11,7 +11,7 @@ from zoneinfo import available_timezones
 from clinic import accounts, audit, claim_codes, formatting, sessions
 from clinic.auth_context import roles_required
 from clinic.errors import DomainError
-from clinic.forms import PlainText
+from clinic.forms import EIN, NPI, PlainText
 from clinic.extensions import db
 from clinic.models import Clinician, Role, User
 from clinic.settings import clinic_settings
@@ -25,8 +25,8 @@ class ClinicForm(FlaskForm):
     phone = StringField("Phone", validators=[Length(max=40)])
     email = EmailField("Email", validators=[Optional(), Email(), Length(max=254)])
     legal_name = StringField("Legal name (as registered with the IRS)", validators=[Length(max=200)])
-    npi = StringField("Practice NPI (type 2)", validators=[Optional()])
-    tax_id = StringField("Tax id (EIN)", validators=[Optional()])
+    npi = StringField("Practice NPI (type 2)", validators=[Optional(), NPI()])
+    tax_id = StringField("Tax id (EIN)", validators=[Optional(), EIN()])
     timezone = SelectField("Time zone", choices=[SelectChoice(zone, label) for zone, label in
                                                  formatting.zone_choices(sorted(available_timezones()))])
     min_notice_minutes = IntegerField("Minimum notice for a booking (minutes)", validators=[NumberRange(0, 7 * 24 * 60)])
@@ -40,26 +40,15 @@ class ClinicForm(FlaskForm):
     package_price_cents = IntegerField("Price of the induction package (cents: 250000 is $2,500.00)",
                                        validators=[NumberRange(100, 10**8)])
 
-    def validate_npi(self, field):
-        if not claim_codes.is_npi(field.data.strip()):
-            raise ValidationError("This NPI's check digit does not match: please copy it again from NPPES.")
-
-    def validate_tax_id(self, field):
-        if not claim_codes.is_ein(field.data.strip()):
-            raise ValidationError("An EIN looks like 12-3456789 (never a social security number).")
 
 
 class ClinicianBillingForm(FlaskForm):
     """A rendering clinician's identifiers, printed on superbills."""
 
     credentials = StringField("Credentials", validators=[PlainText(), Length(max=100)])
-    npi = StringField("NPI (type 1)", validators=[Optional()])
+    npi = StringField("NPI (type 1)", validators=[Optional(), NPI()])
     license_number = StringField("License number", validators=[PlainText(), Length(max=50)])
     license_state = StringField("License state", validators=[Optional(), Regexp(r"^[A-Z]{2}$", message="Two capital letters, like MA.")])
-
-    def validate_npi(self, field):
-        if not claim_codes.is_npi(field.data.strip()):
-            raise ValidationError("This NPI's check digit does not match: please copy it again from NPPES.")
 
     def validate_license_state(self, field):
         if not claim_codes.is_us_state(field.data.strip()):

@@ -3,6 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
+from clinic import claim_codes
 from clinic.jsonin import EARLIEST_DAY, LATEST_DAY, SANE_RANGE
 from clinic.passwords import weakness
 
@@ -18,6 +19,23 @@ class PlainText:
         allowed = "\n\r\t" if self.multiline else ""
         if any((ord(c) < 32 or 127 <= ord(c) < 160) and c not in allowed for c in field.data or ""):
             raise ValidationError(f"{field.label.text} can hold letters, digits and punctuation, not control characters.")
+
+
+class NPI:
+    """A National Provider Identifier whose Luhn check digit holds (a mistyped one is refused before a claim is)."""
+
+    def __call__(self, form, field):
+        if field.data and not claim_codes.is_npi(field.data.strip()):
+            raise ValidationError("This NPI's check digit does not match: please copy it again from NPPES.")
+
+
+class EIN:
+    """An employer identification number, the practice's tax id: never a person's social security number."""
+
+    def __call__(self, form, field):
+        if field.data and not claim_codes.is_ein(field.data.strip()):
+            raise ValidationError("An EIN looks like 12-3456789: two digits, a hyphen, seven digits "
+                                  "(never a social security number).")
 
 
 class SaneDate:
