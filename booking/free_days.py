@@ -7,14 +7,15 @@ next request. A list also stops serving when the first treatment hold it counted
 written then). What depends on the request is applied on top of the kept lists every time: the time now (minimum
 notice, horizon) and the patient's protocol spacing.
 
-Each kept slot is the very dict the API answers with, its times formatted once: formatting was a third of a
-month's cost, reading the rows a quarter.
+Each kept slot is the very dict the API answers with, its times formatted once, when an answer first needs the day:
+formatting was a third of a month's cost, reading the rows a quarter.
 """
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -31,13 +32,24 @@ MAX_DAYS_KEPT = 4000
 STORE = "booking.free_days"
 
 
-@dataclass(frozen=True)
+@dataclass
 class FreeDay:
     """One clinic-local day's free starts for one service, whatever the time now."""
 
     starts: list[int]  # microseconds since the epoch, ascending
-    slots: list[dict]  # {"start", "end", "available"} as the API answers, one per start
+    available: list[int]  # how many could start at each
+    length: int  # microseconds a slot lasts (its whole window)
+    zone: ZoneInfo
     fresh_until: int | None  # when a hold counted as busy runs out: the list is read again from then
+
+    @cached_property
+    def slots(self) -> list[dict]:
+        """{"start", "end", "available"} as the API answers, one per start: formatted the first time an answer
+        needs the day (a series' plan only asks whether a start is free). A formatter of its own, as threads of one
+        worker may format two days at once."""
+        local = LocalTimes(self.zone)
+        return [{"start": local(start), "end": local(start + self.length), "available": available}
+                for start, available in zip(self.starts, self.available)]
 
 
 class _Store:
@@ -115,16 +127,15 @@ def _read(service: Service, first: date, last: date, now: datetime) -> dict[date
     """Compute the free starts of every day from `first` to `last` from the database."""
     calendar = schedule.load(service, first, last, now)
     found = slots.free_starts(calendar.opening, calendar.need, calendar.clinicians, calendar.chairs)
-    zone, local = clinic_zone(), LocalTimes(clinic_zone())
+    zone = clinic_zone()
     length = service.window_minutes * 60_000_000  # a slot ends its whole window
     result = {}
     for n in range((last - first).days + 1):
         day = first + timedelta(days=n)
         low, high = _day_bounds(day, zone)
         today = found[bisect_left(found, (low,)):bisect_left(found, (high,))]
-        result[day] = FreeDay([start for start, _ in today],
-                              [{"start": local(start), "end": local(start + length), "available": available}
-                               for start, available in today], calendar.holds_until)
+        result[day] = FreeDay([start for start, _ in today], [available for _, available in today], length, zone,
+                              calendar.holds_until)
     return result
 
 
