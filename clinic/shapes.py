@@ -24,7 +24,7 @@ class Shape(BaseModel):
     """A request body or query string. Unknown keys are ignored, as a browser form's extra fields are; a nested
     Shape says in `refusal` what to answer when it is missing or is not an object."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)
     refusal: ClassVar[tuple[str, str]] = ("invalid", "Please send these details as an object.")
 
     def given(self) -> set[str]:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import pytest
 
-from booking.api_shapes import Appointment, AppointmentRequest, SeriesRequest
+from booking.api_shapes import Appointment, AppointmentRequest, AvailabilityQuery, SeriesRequest
 from clinic import openapi, shapes
 from clinic.errors import ValidationError
 from tests.factories import next_weekday, patient_id, patient_login, staff
@@ -104,3 +104,12 @@ def test_who_may_ask_is_settled_before_what_they_sent(demo, client):
     assert refused.status_code == 403
     guest = client.post("/api/v1/appointments", json={"service": "consultation", "start": "whenever"})
     assert guest.status_code == 422 and "start" in guest.json["error"]["fields"]
+
+
+def test_a_field_is_read_under_its_contract_name_only():
+    """`from` is a Python keyword, so the field has another name inside; a request must still say `from`."""
+    with pytest.raises(ValidationError) as refused:
+        shapes.read(AvailabilityQuery, {"service": "consultation", "first": "2027-03-17"})
+    assert refused.value.fields == {"from": "Please give the first date as YYYY-MM-DD."}
+    read = shapes.read(AvailabilityQuery, {"service": "consultation", "from": "2027-03-17"})
+    assert str(read.first) == "2027-03-17" and read.last is None
