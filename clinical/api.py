@@ -84,7 +84,7 @@ def intake_questions():
                    "(message and resources) and flags the patient for staff the same day",
                    body=shape.IntakeAnswers, answers={201: shape.IntakeSubmitted}, errors=(400, 401, 403, 404, 422),
                    roles=(Role.patient,))
-def submit_intake(body: shapes.Shape):
+def submit_intake(body: shape.IntakeAnswers):
     actor = require_api_user(Role.patient)
     patient = _own_patient(actor)
     now = utcnow()
