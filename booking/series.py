@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from booking import free_days, notifications, protocols, services, slots, treatments
 from booking.models import Protocol, Series
@@ -50,21 +51,25 @@ def book_series(actor: User, patient: Patient, *, protocol_code: str, first_date
     if not rules.series_length:
         message = "This protocol is booked one treatment at a time, not as a series."
         raise ValidationError(message, code="not_a_series", fields={"protocol": message})
-    treatments.protocol_for(patient, protocol.service, protocol.code, now)  # clearance (403) and REMS (422)
     services.lock(protocol.service, patient)
-    starts = _plan(protocol, rules, patient, first_date, preferred_time or DEFAULT_TIME, weekdays, now)
+    # Read once, under the locks, for the plan and for every session's rules: the patient's clearance, the
+    # service's protocols and the treatments the patient has.
+    seen, options = treatments.history(patient, now), treatments.protocol_options(patient, protocol.service)
+    treatments.protocol_for(patient, protocol.service, protocol.code, now, seen=seen, options=options)  # 403, REMS 422
+    starts = _plan(protocol, rules, patient, first_date, preferred_time or DEFAULT_TIME, weekdays, now, seen)
     series = Series(patient_id=patient.id, protocol_code=protocol.code)
     db.session.add(series)
     db.session.flush()
     booked = services.book_many(actor, [BookingRequest(service=protocol.service, patient=patient, start=start,
                                                        driver=driver, protocol_code=protocol.code, series_id=series.id)
-                                        for start in starts], now)
+                                        for start in starts], now, seen=seen, options=options)
     notifications.series_booked(booked)
     return booked
 
 
 def _protocol(code: str) -> Protocol:
-    protocol = db.session.scalar(select(Protocol).where(Protocol.code == code, Protocol.active))
+    protocol = db.session.scalar(select(Protocol).options(joinedload(Protocol.service))
+                                 .where(Protocol.code == code, Protocol.active))
     if protocol is None:
         message = "Please choose one of the clinic's protocols."
         raise ValidationError(message, code="unknown_protocol", fields={"protocol": message})
@@ -72,9 +77,8 @@ def _protocol(code: str) -> Protocol:
 
 
 def _plan(protocol: Protocol, rules: protocols.ProtocolRules, patient: Patient, first_date: date, at: time,
-          weekdays: set[int] | None, now: datetime) -> list[datetime]:
+          weekdays: set[int] | None, now: datetime, seen: treatments.History) -> list[datetime]:
     """The remaining sessions of the series, planned around the ones the patient already has in this protocol."""
-    seen = treatments.history(patient)
     held = treatments.spacing_dates(patient, protocol, rules, seen=seen)
     remaining = rules.series_length - len(held)
     if remaining < 1:

@@ -12,7 +12,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 
 from blinker import Namespace
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from booking import notifications, schedule, slots, states, treatments
@@ -59,10 +59,13 @@ def book(actor: User | None, request: BookingRequest, now: datetime | None = Non
     return appointment
 
 
-def book_many(actor: User | None, requests: list[BookingRequest], now: datetime) -> list[Appointment]:
+def book_many(actor: User | None, requests: list[BookingRequest], now: datetime, *,
+              seen: treatments.History | None = None,
+              options: treatments.ProtocolOptions | None = None) -> list[Appointment]:
     """Book several appointments of one patient for one service together (a series), all or nothing, under the
     same rules as `book`: the locks taken, holds tidied, the calendar, the patient's history and their other visits
-    each read once for all of them instead of once per appointment, and every row written in one flush."""
+    each read once for all of them instead of once per appointment, and every row written in one flush. `seen` and
+    `options` are the patient's history and protocol choices when the caller read them under these locks."""
     first = requests[0]
     starts = [request.start.astimezone(timezone.utc) for request in requests]
     require_may_book(actor, first.patient)
@@ -71,26 +74,26 @@ def book_many(actor: User | None, requests: list[BookingRequest], now: datetime)
     calendar = _calendar_for(first.service, min(starts), now, until=max(starts))
     for start in starts:
         refuse_bad_start(start, calendar, now)
-    _check_treatments(actor, requests, starts, now)
+    _check_treatments(actor, requests, starts, now, seen, options)
     _refuse_patient_overlaps(first.patient, [(start, start + calendar.need.length) for start in starts])
     appointments = [_new_appointment(actor, request, start, calendar.need, now)
                     for request, start in zip(requests, starts)]
-    for appointment, start in zip(appointments, starts):
-        _choose_resources(appointment, calendar, start)
-    _write(appointments)
+    _write(appointments, [row for appointment, start in zip(appointments, starts)
+                          for row in _choose_resources(appointment, calendar, start)])
     for appointment in appointments:
         appointment_booked.send(appointment, actor=actor)
     series_booked.send(appointments, actor=actor)
     return appointments
 
 
-def _check_treatments(actor: User | None, requests: list[BookingRequest], starts: list[datetime], now: datetime) -> None:
+def _check_treatments(actor: User | None, requests: list[BookingRequest], starts: list[datetime], now: datetime,
+                      seen: treatments.History | None, options: treatments.ProtocolOptions | None) -> None:
     """The treatment rules for each request against the patient's history and the requests before it."""
     first = requests[0]
     if first.service.kind != ServiceKind.treatment:
         return
-    seen = treatments.history(first.patient)
-    options = treatments.protocol_options(first.patient, first.service)
+    seen = treatments.history(first.patient, now) if seen is None else seen
+    options = treatments.protocol_options(first.patient, first.service) if options is None else options
     zone = clinic_zone()
     for request, start in zip(requests, starts):
         treatments.check_booking(actor, request, start, now, seen=seen, options=options)
@@ -149,12 +152,21 @@ def refuse_bad_start(start: datetime, calendar: schedule.Calendar, now: datetime
         raise StartRefused(message, code=problem, fields={"start": message})
 
 
+#: Which (service, patient) locks this transaction took, with the transaction: advisory transaction locks last until
+#: it ends, so within it locking the same again needs no round trip (a series locks before it plans, then books).
+LOCKS_KEY = "booking.locks"
+
+
 def lock(service: Service, patient: Patient | None) -> None:
     """Take the transaction locks for a patient and every resource the service may use, in one fixed order
     (patient, clinicians by id, chairs by id), so racing bookings queue instead of deadlocking."""
     if db.session.get_bind().dialect.name != "postgresql":
         return
-    keys = [(3, patient.id)] if patient is not None and patient.id is not None else []
+    session, patient_id = db.session(), patient.id if patient is not None else None
+    held = session.info.get(LOCKS_KEY)
+    if held is not None and held[0] is session.get_transaction() and (service.id, patient_id) in held[1]:
+        return
+    keys = [(3, patient_id)] if patient_id is not None else []
     keys += [(1, c.id) for c in sorted(service.clinicians, key=lambda c: c.id)]
     if service.needs_chair:
         keys += [(2, chair_id) for chair_id in sorted(db.session.scalars(select(Chair.id)))]
@@ -162,6 +174,11 @@ def lock(service: Service, patient: Patient | None) -> None:
         calls = ", ".join(f"pg_advisory_xact_lock(:n{i}, :k{i})" for i in range(len(keys)))
         db.session.execute(text(f"SELECT {calls}"), {name: value for i, (namespace, key) in enumerate(keys)
                                                       for name, value in ((f"n{i}", namespace), (f"k{i}", key))})
+    if session.in_nested_transaction():
+        return  # a savepoint rolled back releases what it locked: only the transaction's own locks are noted
+    transaction = session.get_transaction()
+    taken = held[1] if held is not None and held[0] is transaction else set()
+    session.info[LOCKS_KEY] = (transaction, taken | {(service.id, patient_id)})
 
 
 def _new_appointment(actor: User | None, request: BookingRequest, start: datetime, need: slots.Need,
@@ -214,46 +231,54 @@ def _patient_busy() -> None:
 def _reserve(appointment: Appointment, calendar: schedule.Calendar, start: datetime, *, keep: bool = False) -> None:
     """Pick the first free clinician (and chair), or with keep=True its own when still free, and write the
     reservations; the database has the last word."""
-    _choose_resources(appointment, calendar, start, keep=keep)
-    _write([appointment])
+    _write([appointment], _choose_resources(appointment, calendar, start, keep=keep))
 
 
 def _choose_resources(appointment: Appointment, calendar: schedule.Calendar, start: datetime, *,
-                      keep: bool = False) -> None:
-    """Pick the resources and add the reservations, also to the calendar's busy time, so a later appointment
-    chosen from the same calendar in the same request does not take them again."""
+                      keep: bool = False) -> list[dict]:
+    """Pick the resources and return the appointment's reservations to write, adding them to the calendar's busy
+    time, so a later appointment chosen from the same calendar in the same request does not take them again."""
     clinician_ids, chair_ids = slots.free_resources(start, calendar.need, calendar.clinicians, calendar.chairs)
     if not clinician_ids or (calendar.need.needs_chair and not chair_ids):
         raise SlotTaken()
     appointment.clinician_id = _pick(clinician_ids, appointment.clinician_id if keep else None)
     appointment.chair_id = _pick(chair_ids, appointment.chair_id if keep else None) if calendar.need.needs_chair \
         else None
-    reservations = _reservations(appointment, calendar.need, start)
-    appointment.reservations.extend(reservations)
-    for reservation in reservations:
-        pool = calendar.clinicians if reservation.clinician_id is not None else calendar.chairs
-        resource = next(r for r in pool if r.id in (reservation.clinician_id, reservation.chair_id))
-        resource.busy.append((slots.micros(reservation.starts_at), slots.micros(reservation.ends_at)))
+    rows = _reservations(appointment, calendar.need, start)
+    for row in rows:
+        pool = calendar.clinicians if row["clinician_id"] is not None else calendar.chairs
+        resource = next(r for r in pool if r.id in (row["clinician_id"], row["chair_id"]))
+        resource.busy.append((slots.micros(row["starts_at"]), slots.micros(row["ends_at"])))
+    return rows
 
 
-def _write(appointments: list[Appointment]) -> None:
-    """One flush in a savepoint; the database refusing an overlap means another request took the place first."""
+def _write(appointments: list[Appointment], reservations: list[dict]) -> None:
+    """The appointments in one flush, then every reservation in one INSERT (a series' twelve rows in one statement
+    rather than one each), in a savepoint: the database refusing an overlap means another request took the place
+    first."""
     try:
         with db.session.begin_nested():
             db.session.add_all(appointments)
             db.session.flush()
+            # The table, not the entity: the ORM's bulk insert would split rows by which columns are None.
+            db.session.execute(insert(Reservation.__table__), [{**row, "appointment_id": row.pop("appointment").id}
+                                                               for row in reservations])
     except IntegrityError:
         raise SlotTaken()
+    for appointment in appointments:  # written beside the ORM: read afresh when next asked for
+        db.session.expire(appointment, ["reservations"])
 
 
 def _pick(free_ids: list[int], own: int | None) -> int:
     return own if own in free_ids else free_ids[0]
 
 
-def _reservations(appointment: Appointment, need: slots.Need, start: datetime) -> list[Reservation]:
-    rows = [Reservation(clinician_id=appointment.clinician_id, starts_at=start, ends_at=start + need.clinician_length)]
+def _reservations(appointment: Appointment, need: slots.Need, start: datetime) -> list[dict]:
+    rows = [{"appointment": appointment, "clinician_id": appointment.clinician_id, "chair_id": None,
+             "starts_at": start, "ends_at": start + need.clinician_length}]
     if appointment.chair_id is not None:
-        rows.append(Reservation(chair_id=appointment.chair_id, starts_at=start, ends_at=start + need.length))
+        rows.append({"appointment": appointment, "clinician_id": None, "chair_id": appointment.chair_id,
+                     "starts_at": start, "ends_at": start + need.length})
     return rows
 
 

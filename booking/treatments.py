@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from booking import protocols, states
 from booking.errors import ClearanceRequired
@@ -29,7 +29,7 @@ def check_booking(actor: User | None, request: BookingRequest, start: datetime, 
     patient's history and protocol choices already read (a series checks all its sessions on one read)."""
     if request.service.kind != ServiceKind.treatment:
         return
-    seen = seen or history(request.patient)  # read once: the course, one a day and spacing all ask it
+    seen = seen or history(request.patient, now)  # read once: the course, one a day and spacing all ask it
     protocol = protocol_for(request.patient, request.service, request.protocol_code, now, seen=seen, options=options)
     if request.service.requires_driver and request.driver is None:
         message = "Every treatment needs a designated driver to take you home. Please add their details."
@@ -74,7 +74,7 @@ def protocol_for(patient: Patient, service: Service, code: str | None, now: date
     if not allowed:
         raise ClearanceRequired("A clinician needs to clear you for this treatment before it can be booked. "
                                 "Please book a free consultation first.")
-    protocol = _next_in_course(seen or history(patient), allowed)
+    protocol = _next_in_course(seen or history(patient, now), allowed)
     if protocol.needs_rems and clearance.rems_enrollment_date is None:
         raise ValidationError(f"{protocol.name} can only be booked once your REMS enrollment date is on file. "
                               "Please ask the clinic to record it.", code="rems_enrollment_required")
@@ -105,12 +105,15 @@ class History:
         return History((*self.visits, (-1, day, code)))
 
 
-def history(patient: Patient) -> History:
+def history(patient: Patient, now: datetime | None = None) -> History:
+    """The patient's treatments that count; a hold whose time ran out is not one of them, whether or not
+    `expire_holds` has tidied it yet (its place is free, and the patient may hold those days again)."""
     if patient.id is None:
         return History(())
     query = (select(Appointment.id, Appointment.starts_at, Appointment.protocol_code).join(Service)
              .where(Appointment.patient_id == patient.id, Service.kind == ServiceKind.treatment.value,
-                    Appointment.status.in_(states.live(completed=True))))
+                    Appointment.status.in_(states.live(completed=True)),
+                    or_(Appointment.status != S.pending_payment.value, Appointment.hold_expires_at > (now or utcnow()))))
     zone = clinic_zone()
     return History(tuple((row.id, row.starts_at.astimezone(zone).date(), row.protocol_code)
                          for row in db.session.execute(query)))
@@ -159,7 +162,7 @@ def spacing_filter(patient: Patient, service: Service, now: datetime):
     except (ClearanceRequired, ValidationError):
         return lambda _start: False
     rules = protocols.ProtocolRules.from_dict(protocol.rules)
-    seen = history(patient)
+    seen = history(patient, now)
     same, every = spacing_dates(patient, protocol, rules, seen=seen), set(seen.dates())
     zone = clinic_zone()
     cache: dict[date, bool] = {}

@@ -270,3 +270,44 @@ def test_database_accepts_back_to_back_and_other_resources_at_once(demo, databas
         db.session.rollback()
         db.session.remove()
     assert len(live_reservations(demo)) == 21
+
+
+def test_a_transaction_locks_a_service_and_patient_once_and_locks_again_once_it_ends(demo, database_url):
+    """A series locks before it plans and books: the second lock is already held, so it costs no round trip. A
+    savepoint's locks are not noted (rolling it back releases them), and a new transaction locks afresh."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("advisory locks are PostgreSQL's; on SQLite BEGIN IMMEDIATE already serialises writers")
+    from sqlalchemy import event, text
+    from booking import services
+    locks: list[str] = []
+
+    def record(_connection, _cursor, statement, *_args):
+        if "pg_advisory_xact_lock" in statement:
+            locks.append(statement)
+
+    def held() -> int:
+        return db.session.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                                      "AND pid = pg_backend_pid()"))
+    with demo.app_context():
+        iv = db.session.scalar(select(Service).where(Service.code == "iv-ketamine"))
+        first, second = (Patient(name=f"Lock Patient {n}", email=f"lock-{n}@example.com") for n in (1, 2))
+        db.session.add_all([first, second])
+        db.session.commit()
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            services.lock(iv, first)
+            services.lock(iv, first)
+            chairs = len(db.session.scalars(select(Chair.id)).all())
+            assert len(locks) == 1 and held() == 1 + len(iv.clinicians) + chairs  # the patient, clinicians, chairs
+            with db.session.begin_nested():
+                services.lock(iv, second)
+            services.lock(iv, second)
+            assert len(locks) == 3
+            db.session.commit()
+            assert held() == 0
+            services.lock(iv, first)
+            assert len(locks) == 4
+            db.session.rollback()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+            db.session.remove()

@@ -54,3 +54,18 @@ def test_rescheduling_keeps_the_old_reservation_inactive_beside_the_new_one(demo
 
     assert response.status_code == 200, response.json
     assert [active for active, _ in _rows(app, appointment["id"])] == [False, True]
+
+
+def test_moved_then_cancelled_in_one_transaction_frees_the_new_place_too(demo, client, app):
+    """Reservations are written in one INSERT beside the ORM: the appointment still sees its new ones at once."""
+    from clinic.models import User
+    day = next_weekday(MONDAY)
+    appointment = booked(client, day, 11)
+    with app.app_context():
+        frontdesk = db.session.scalar(select(User).where(User.email == "frontdesk@clinic.test"))
+        moving = db.session.get(Appointment, appointment["id"])
+        services.reschedule(frontdesk, moving, moving.starts_at + timedelta(hours=3))
+        assert [r.active for r in moving.reservations] == [False, True]
+        services.cancel(frontdesk, moving, notify=False)
+        db.session.commit()
+    assert [active for active, _ in _rows(app, appointment["id"])] == [False, False]

@@ -227,6 +227,32 @@ def test_series_without_clearance_is_403_and_all_or_nothing(demo, client):
     assert client.get("/api/v1/appointments", headers=headers).json["appointments"] == []
 
 
+def test_a_series_whose_holds_ran_out_books_again_at_once(demo, client):
+    """Holds that ran out free their places and no longer count as treatments the patient has, even before
+    anything tidied them: the same series can be held again straight away, at the same times."""
+    from booking.models import Appointment
+    from clinic.database import utcnow
+    headers, patient_id = patient_login(client)
+    clear_patient(client, patient_id)
+    body = {"protocol": "iv-induction", "first_date": next_weekday(0).isoformat(), "driver": DRIVER}
+    first = client.post("/api/v1/series", json=body, headers=headers)
+    assert first.status_code == 201, first.json
+    first_day = local(first.json["appointments"][0]["start"]).date()
+    query = f"/api/v1/availability?service=iv-ketamine&from={first_day}&to={first_day}"
+    assert client.get(query, headers=headers).json["slots"] == []  # one treatment a day: the held one
+    with demo.app_context():
+        for appointment in db.session.scalars(select(Appointment).where(Appointment.patient_id == patient_id)):
+            appointment.hold_expires_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+    mine = [s["start"] for s in client.get(query, headers=headers).json["slots"]]
+    assert first.json["appointments"][0]["start"] in mine  # offered to them again, before anything tidied it
+    again = client.post("/api/v1/series", json=body, headers=headers)
+    assert again.status_code == 201, again.json
+    assert [s["start"] for s in again.json["appointments"]] == [s["start"] for s in first.json["appointments"]]
+    statuses = Counter(a["status"] for a in client.get("/api/v1/appointments", headers=headers).json["appointments"])
+    assert statuses == {"pending_payment": 6, "cancelled": 6}
+
+
 def test_esketamine_series_keeps_two_a_week_then_one_a_week_with_two_hours_of_monitoring(demo, client):
     headers, patient_id = patient_login(client)
     clear_patient(client, patient_id, protocols=("esketamine",), rems_enrollment_date="2026-01-15")
