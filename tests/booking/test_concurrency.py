@@ -311,3 +311,43 @@ def test_a_transaction_locks_a_service_and_patient_once_and_locks_again_once_it_
         finally:
             event.remove(db.engine, "before_cursor_execute", record)
             db.session.remove()
+
+
+@pytest.mark.parametrize("resource", ["clinician_id", "chair_id"])
+def test_database_sees_an_overlap_past_cancelled_rows_and_across_a_long_reservation(demo, resource):
+    """The guard on each database, asked the cases a shortcut could miss: a long reservation that started well
+    before, with cancelled and shorter rows after its start; a new row inside it, around it, or touching its end;
+    and a cancelled row brought back over it."""
+    start = datetime.combine(next_weekday(MONDAY), time(9), NEW_YORK).astimezone(timezone.utc)
+    ids, clinician_id, chair_id = appointments_for_raw_rows(demo, 8, start)
+    who = {resource: clinician_id if resource == "clinician_id" else chair_id}
+
+    def add(appointment_id: int, begins: int, ends: int, active: bool = True) -> Reservation:
+        row = Reservation(appointment_id=appointment_id, starts_at=start + timedelta(minutes=begins),
+                          ends_at=start + timedelta(minutes=ends), active=active, **who)
+        db.session.add(row)
+        db.session.commit()
+        return row
+
+    def refused(appointment_id: int, begins: int, ends: int) -> bool:
+        try:
+            add(appointment_id, begins, ends)
+        except IntegrityError:
+            db.session.rollback()
+            return True
+        return False
+    with demo.app_context():
+        add(ids[0], 0, 300)  # 09:00-14:00
+        cancelled = add(ids[1], 60, 75, active=False)
+        add(ids[2], 120, 135, active=False)
+        assert refused(ids[3], 200, 215)  # inside the long one, past the cancelled rows
+        assert refused(ids[3], -30, 330)  # around it
+        assert refused(ids[3], 299, 310)  # over its last minute
+        assert not refused(ids[3], 300, 315)  # from its end: back to back
+        assert not refused(ids[4], -15, 0)  # up to its start
+        with pytest.raises(IntegrityError):
+            cancelled.active = True
+            db.session.commit()
+        db.session.rollback()
+        assert refused(ids[5], 310, 320)  # inside the 14:00 one, the last before it ends
+        db.session.remove()
