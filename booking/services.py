@@ -12,7 +12,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 
 from blinker import Namespace
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, literal_column, select, text
 from sqlalchemy.exc import IntegrityError
 
 from booking import notifications, schedule, slots, states, treatments
@@ -354,7 +354,7 @@ def expire_holds(now: datetime | None = None) -> int:
     expired hold; this only tidies the rows, so nobody has to run anything for a place to free up."""
     now = now or utcnow()
     expired = db.session.scalars(select(Appointment).where(
-        Appointment.status == S.pending_payment.value, Appointment.hold_expires_at <= now)).all()
+        Appointment.status == literal_column(repr(S.pending_payment.value)), Appointment.hold_expires_at <= now)).all()
     for appointment in expired:
         states.move(appointment, S.cancelled)
         appointment.cancelled_at = appointment.hold_expires_at  # when the hold ended, not when it was tidied
