@@ -130,11 +130,12 @@ def credits(patient_id: int) -> Credits:
     return Credits(sum(b.bought for b in found), sum(b.remaining for b in found))
 
 
-def _lock_packages(patient_id: int) -> None:
+def _lock_packages(patient_id: int) -> list[int]:
     """The patient's package payments, locked in id order: a refund taking credits back (which locks its payment)
-    and a session drawing one are never counted at once."""
-    db.session.scalars(select(Payment.id).join(PackagePurchase).where(PackagePurchase.patient_id == patient_id)
-                       .order_by(Payment.id).with_for_update(of=Payment)).all()
+    and a session drawing one are never counted at once. Returns their ids (none: the patient has no package)."""
+    return list(db.session.scalars(select(Payment.id).join(PackagePurchase)
+                                   .where(PackagePurchase.patient_id == patient_id)
+                                   .order_by(Payment.id).with_for_update(of=Payment)))
 
 
 def draw_for_series(appointments: list[Appointment]) -> int:
@@ -144,7 +145,8 @@ def draw_for_series(appointments: list[Appointment]) -> int:
             and a.service.code == SERVICE_CODE]
     if not held:
         return 0
-    _lock_packages(held[0].patient_id)
+    if not _lock_packages(held[0].patient_id):
+        return 0  # no package: nothing to count (most patients)
     credits_left = (b.purchase for b in balances(held[0].patient_id) for _ in range(max(b.remaining, 0)))
     covered = list(zip(held, credits_left))  # oldest purchase first, as many sessions as it has credits
     for appointment, purchase in covered:
