@@ -58,6 +58,8 @@ def _init_extensions(app: Flask) -> None:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             _sqlite_write_transactions(db.engine)
+        elif db.engine.dialect.name == "postgresql":
+            _postgresql_keeps_prepared_statements(app)
 
 
 def _sqlite_write_transactions(engine) -> None:
@@ -79,6 +81,33 @@ def _sqlite_write_transactions(engine) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _postgresql_keeps_prepared_statements(app: Flask) -> None:
+    """PostgreSQL: a request whose transaction wrote nothing ends it with COMMIT instead of ROLLBACK.
+
+    For a transaction without writes the two are the same, but psycopg forgets every statement it prepared on the
+    connection whenever it rolls back, and every read-only request (availability, any page) ended with a rollback:
+    no statement ever stayed prepared, so each was parsed and planned afresh on every request. Whether anything was
+    written is the database's own answer (no transaction id was assigned), not a guess. A request that failed, left
+    ORM changes unflushed, or is inside a savepoint keeps the rollback. Registered after Flask-SQLAlchemy's
+    teardown, so it runs before the session is removed (Flask runs teardowns in reverse order)."""
+    from psycopg.pq import TransactionStatus
+
+    @app.teardown_appcontext
+    def _commit_if_nothing_was_written(error):
+        if error is not None or not db.session.registry.has():
+            return
+        session = db.session()
+        if not session.in_transaction() or session.in_nested_transaction() or \
+                session.new or session.dirty or session.deleted:
+            return
+        connection = session.connection()
+        driver = connection.connection.driver_connection
+        if driver.info.transaction_status != TransactionStatus.INTRANS:
+            return  # a failed transaction (INERROR) or none at all: the rollback it gets is the right ending
+        if connection.exec_driver_sql("SELECT pg_current_xact_id_if_assigned() IS NULL").scalar():
+            driver.commit()  # SQLAlchemy's rollback that follows finds the connection idle and sends nothing
 
 
 def _register_filters(app: Flask) -> None:
