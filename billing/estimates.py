@@ -12,7 +12,7 @@ from dataclasses import fields as dataclass_fields
 from datetime import date, timedelta
 
 from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from billing import fee_schedule, gfe_deadlines
 from billing.superbills import diagnosis_codes, local_day, snapshot_of
@@ -25,7 +25,7 @@ from booking.services import appointment_booked, appointment_cancelled, appointm
 from clinic import audit
 from clinic.database import utcnow
 from clinic.extensions import db
-from clinic.models import Clinician, Patient
+from clinic.models import Patient
 from clinic.settings import clinic_settings
 
 PENDING_KEY = "billing.estimates.pending"  # {patient_id: {appointment ids moved}} on the session, until commit
@@ -79,10 +79,10 @@ def give_estimate_if_due(patient: Patient, moved: set[int] = frozenset()) -> Est
 def _upcoming_visits(patient: Patient) -> tuple[list[Appointment], dict[int, list]]:
     """The patient's live visits to come that the fee schedule prices, with their fee lines (read once: the
     estimate's lines and its expected charge per visit come from the same)."""
-    rows = db.session.scalars(select(Appointment).where(
+    rows = db.session.scalars(select(Appointment).options(joinedload(Appointment.clinician)).where(
         Appointment.patient_id == patient.id, Appointment.starts_at >= utcnow(),
         Appointment.status.in_(booking_states.live()))
-        .order_by(Appointment.starts_at))
+        .order_by(Appointment.starts_at))  # the clinician comes along: the estimate names the first visit's
     visits = [v for v in rows if v.service.kind in ESTIMATED_KINDS]
     priced = _fee_lines(visits)
     return [v for v in visits if priced[v.id]], priced
@@ -116,7 +116,7 @@ def estimate_data(patient: Patient, visits: list[Appointment], priced: dict[int,
                                diagnosis_codes=codes, charge_cents=line.charge_cents, quantity=line.units,
                                expected_on=local_day(visit.starts_at))
                   for visit in visits for line in priced[visit.id])
-    clinician = db.session.get(Clinician, visits[0].clinician_id)
+    clinician = visits[0].clinician
     return EstimateData(
         number="", issued_on=local_day(utcnow()), patient_name=patient.name,
         patient_date_of_birth=patient.date_of_birth, summary=_summary(visits),

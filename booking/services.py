@@ -12,13 +12,14 @@ import secrets
 from datetime import datetime, timedelta, timezone
 
 from blinker import Namespace
-from sqlalchemy import insert, literal_column, select, text
+from sqlalchemy import bindparam, insert, literal_column, select, text, union_all
 from sqlalchemy.exc import IntegrityError
 
 from booking import notifications, schedule, slots, states, treatments
 from booking.requests import BookingRequest, Driver
 from booking.errors import SlotTaken, StartRefused
-from booking.models import Appointment, AppointmentStatus as S, Chair, Reservation, Service, ServiceKind
+from booking.models import (Appointment, AppointmentStatus as S, Chair, Reservation, Service, ServiceKind,
+                            service_clinicians)
 from clinic.database import utcnow
 from clinic.errors import Conflict, Forbidden, ValidationError
 from clinic.extensions import db
@@ -157,6 +158,13 @@ def refuse_bad_start(start: datetime, calendar: schedule.Calendar, now: datetime
 LOCKS_KEY = "booking.locks"
 
 
+# What lock() locks besides the patient, read in one query: (1, clinician id) for each of the service's clinicians
+# and, for a service that needs one, (2, chair id) for every chair. Built once, as availability's busy-time query is.
+_CLINICIAN_KEYS = select(literal_column("1"), service_clinicians.c.clinician_id).where(
+    service_clinicians.c.service_id == bindparam("service"))
+_CLINICIAN_AND_CHAIR_KEYS = union_all(_CLINICIAN_KEYS, select(literal_column("2"), Chair.id))
+
+
 def lock(service: Service, patient: Patient | None) -> None:
     """Take the transaction locks for a patient and every resource the service may use, in one fixed order
     (patient, clinicians by id, chairs by id), so racing bookings queue instead of deadlocking."""
@@ -167,9 +175,8 @@ def lock(service: Service, patient: Patient | None) -> None:
     if held is not None and held[0] is session.get_transaction() and (service.id, patient_id) in held[1]:
         return
     keys = [(3, patient_id)] if patient_id is not None else []
-    keys += [(1, c.id) for c in sorted(service.clinicians, key=lambda c: c.id)]
-    if service.needs_chair:
-        keys += [(2, chair_id) for chair_id in sorted(db.session.scalars(select(Chair.id)))]
+    query = _CLINICIAN_AND_CHAIR_KEYS if service.needs_chair else _CLINICIAN_KEYS
+    keys += sorted((namespace, key) for namespace, key in db.session.execute(query, {"service": service.id}))
     if keys:  # one statement: its calls run left to right, so the order holds with one round trip
         calls = ", ".join(f"pg_advisory_xact_lock(:n{i}, :k{i})" for i in range(len(keys)))
         db.session.execute(text(f"SELECT {calls}"), {name: value for i, (namespace, key) in enumerate(keys)
