@@ -6,6 +6,7 @@ from functools import wraps
 from flask import g, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from clinic import sessions
 from clinic.database import utcnow
@@ -31,7 +32,8 @@ def bearer_user() -> User | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Sign in again: the Authorization header must be 'Bearer <token>'.")
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token.strip())))
+    row = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user))  # every API call asks both: one read
+                            .where(ApiToken.token_hash == token_hash(token.strip())))
     now = utcnow()
     if row is None or row.revoked_at is not None or row.expires_at <= now or not row.user.active:
         raise Unauthorized("Your sign-in has expired or is not valid. Please sign in again.")
