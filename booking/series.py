@@ -46,15 +46,16 @@ def book_series(actor: User, patient: Patient, *, protocol_code: str, first_date
                 weekdays: set[int] | None, driver: Driver | None, now: datetime | None = None) -> list:
     """Find and hold every session of the protocol's series from `first_date`, at the preferred local time."""
     now = now or utcnow()
-    protocol = _protocol(protocol_code)
+    protocol, siblings = _protocol(protocol_code)
     rules = protocols.ProtocolRules.from_dict(protocol.rules)
     if not rules.series_length:
         message = "This protocol is booked one treatment at a time, not as a series."
         raise ValidationError(message, code="not_a_series", fields={"protocol": message})
     services.lock(protocol.service, patient)
-    # Read once, under the locks, for the plan and for every session's rules: the patient's clearance, the
-    # service's protocols and the treatments the patient has.
-    seen, options = treatments.history(patient, now), treatments.protocol_options(patient, protocol.service)
+    # Read once, under the locks, for the plan and for every session's rules: the patient's clearance and the
+    # treatments they have (the service's protocols came with the one asked for).
+    seen = treatments.history(patient, now)
+    options = treatments.protocol_options(patient, protocol.service, candidates=siblings)
     treatments.protocol_for(patient, protocol.service, protocol.code, now, seen=seen, options=options)  # 403, REMS 422
     starts = _plan(protocol, rules, patient, first_date, preferred_time or DEFAULT_TIME, weekdays, now, seen)
     series = Series(patient_id=patient.id, protocol_code=protocol.code)
@@ -67,13 +68,18 @@ def book_series(actor: User, patient: Patient, *, protocol_code: str, first_date
     return booked
 
 
-def _protocol(code: str) -> Protocol:
-    protocol = db.session.scalar(select(Protocol).options(joinedload(Protocol.service))
-                                 .where(Protocol.code == code, Protocol.active))
+def _protocol(code: str) -> tuple[Protocol, tuple[Protocol, ...]]:
+    """The active protocol asked for, and every active protocol of its service (what choosing one reads), in one
+    query."""
+    service_id = select(Protocol.service_id).where(Protocol.code == code, Protocol.active).scalar_subquery()
+    siblings = tuple(db.session.scalars(select(Protocol).options(joinedload(Protocol.service))
+                                        .where(Protocol.service_id == service_id, Protocol.active)
+                                        .order_by(Protocol.id)))
+    protocol = next((p for p in siblings if p.code == code), None)
     if protocol is None:
         message = "Please choose one of the clinic's protocols."
         raise ValidationError(message, code="unknown_protocol", fields={"protocol": message})
-    return protocol
+    return protocol, siblings
 
 
 def _plan(protocol: Protocol, rules: protocols.ProtocolRules, patient: Patient, first_date: date, at: time,

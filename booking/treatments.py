@@ -57,10 +57,14 @@ class ProtocolOptions:
     candidates: tuple[Protocol, ...]
 
 
-def protocol_options(patient: Patient, service: Service) -> ProtocolOptions:
+def protocol_options(patient: Patient, service: Service,
+                     candidates: tuple[Protocol, ...] | None = None) -> ProtocolOptions:
+    """`candidates`: the service's active protocols by id, when the caller has read them already."""
     clearance = current_clearance(patient) if patient.id is not None else None
-    return ProtocolOptions(clearance, tuple(db.session.scalars(
-        select(Protocol).where(Protocol.service_id == service.id, Protocol.active).order_by(Protocol.id))))
+    if candidates is None:
+        candidates = tuple(db.session.scalars(
+            select(Protocol).where(Protocol.service_id == service.id, Protocol.active).order_by(Protocol.id)))
+    return ProtocolOptions(clearance, candidates)
 
 
 def protocol_for(patient: Patient, service: Service, code: str | None, now: datetime,

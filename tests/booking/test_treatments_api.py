@@ -227,6 +227,22 @@ def test_series_without_clearance_is_403_and_all_or_nothing(demo, client):
     assert client.get("/api/v1/appointments", headers=headers).json["appointments"] == []
 
 
+def test_a_series_of_an_unknown_or_one_at_a_time_protocol_is_refused_naming_the_protocol(demo, client):
+    headers, patient_id = patient_login(client)
+    clear_patient(client, patient_id, protocols=("iv-induction", "iv-maintenance"))
+    body = {"first_date": next_weekday(0).isoformat(), "driver": DRIVER}
+    for code, expected in (("no-such-protocol", "unknown_protocol"), ("iv-maintenance", "not_a_series")):
+        refused = client.post("/api/v1/series", json={**body, "protocol": code}, headers=headers)
+        assert refused.status_code == 422 and refused.json["error"]["code"] == expected, refused.json
+        assert "protocol" in refused.json["error"]["fields"]
+    with demo.app_context():  # a protocol the clinic stopped offering is unknown too
+        db.session.scalar(select(Protocol).where(Protocol.code == "iv-induction")).active = False
+        db.session.commit()
+    refused = client.post("/api/v1/series", json={**body, "protocol": "iv-induction"}, headers=headers)
+    assert refused.status_code == 422 and refused.json["error"]["code"] == "unknown_protocol"
+    assert client.get("/api/v1/appointments", headers=headers).json["appointments"] == []
+
+
 def test_a_series_whose_holds_ran_out_books_again_at_once(demo, client):
     """Holds that ran out free their places and no longer count as treatments the patient has, even before
     anything tidied them: the same series can be held again straight away, at the same times."""
