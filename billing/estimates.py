@@ -29,6 +29,7 @@ from clinic.models import Patient
 from clinic.settings import clinic_settings
 
 PENDING_KEY = "billing.estimates.pending"  # {patient_id: {appointment ids moved}} on the session, until commit
+BOOKED_KEY = "billing.estimates.booked"  # {appointment ids booked} in the same transaction
 ESTIMATED_KINDS = (ServiceKind.treatment.value, ServiceKind.psychotherapy.value)
 OVERRUN_CENTS = 40000  # a bill $400 or more above the estimate may be disputed (45 CFR 149.620)
 
@@ -37,6 +38,7 @@ OVERRUN_CENTS = 40000  # a bill $400 or more above the estimate may be disputed 
 def _note_booking(appointment: Appointment, **_) -> None:
     if appointment.service.kind in ESTIMATED_KINDS:
         _pending(appointment.patient_id)
+        db.session.info.setdefault(BOOKED_KEY, set()).add(appointment.id)
 
 
 @appointment_rescheduled.connect
@@ -59,20 +61,24 @@ def _pending(patient_id: int) -> set[int]:
 def _estimate_before_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint: wait for the request's own commit
+    booked = session.info.pop(BOOKED_KEY, set())
     for patient_id, moved in session.info.pop(PENDING_KEY, {}).items():
-        give_estimate_if_due(session.get(Patient, patient_id), moved)
+        give_estimate_if_due(session.get(Patient, patient_id), moved, booked)
 
 
-def give_estimate_if_due(patient: Patient, moved: set[int] = frozenset()) -> Estimate | None:
+def give_estimate_if_due(patient: Patient, moved: set[int] = frozenset(),
+                         booked: set[int] = frozenset()) -> Estimate | None:
     """A new estimate when the patient has none, a visit it covers moved or was cancelled (`moved`), or a visit
-    it does not cover was booked (a change of the services expected: 45 CFR 149.610(b)(1)(vii))."""
+    it does not cover was booked (a change of the services expected: 45 CFR 149.610(b)(1)(vii)). A visit booked in
+    this transaction (`booked`) is on no estimate yet, so one is due without asking for the latest."""
     visits, priced = _upcoming_visits(patient)
     if not visits:
         return None
-    latest = latest_estimate(patient)
-    if latest is not None and not (set(latest.appointment_ids) & set(moved)) and \
-            {v.id for v in visits} <= set(latest.appointment_ids):
-        return None
+    ids = {v.id for v in visits}
+    if not ids & set(booked):
+        latest = latest_estimate(patient)
+        if latest is not None and not (set(latest.appointment_ids) & set(moved)) and ids <= set(latest.appointment_ids):
+            return None
     return give_estimate(patient, visits, priced)
 
 
