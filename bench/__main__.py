@@ -51,7 +51,7 @@ def _options(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--main-size", type=int, default=5000, help="the size the month and series ratios use")
     parser.add_argument("--consultations", type=int, default=300, help="consultations booked in the month asked")
     parser.add_argument("--treatments", type=int, default=60, help="IV treatments booked in the month asked")
-    parser.add_argument("--series", type=int, default=10, help="series bookings timed (each cancelled after)")
+    parser.add_argument("--series", type=int, default=20, help="series bookings timed (each cancelled after)")
     parser.add_argument("--pdf-batch", type=int, default=200, help="superbills in the batch measure")
     parser.add_argument("--throughput-seconds", type=float, default=throughput.SECONDS,
                         help="seconds of booking load, and as many of bare inserts (BENCH_THROUGHPUT_SECONDS, 60)")
