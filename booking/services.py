@@ -75,8 +75,9 @@ def book_many(actor: User | None, requests: list[BookingRequest], now: datetime,
     calendar = _calendar_for(first.service, min(starts), now, until=max(starts))
     for start in starts:
         refuse_bad_start(start, calendar, now)
-    _check_treatments(actor, requests, starts, now, seen, options)
-    _refuse_patient_overlaps(first.patient, [(start, start + calendar.need.length) for start in starts])
+    seen = _check_treatments(actor, requests, starts, now, seen, options)
+    _refuse_patient_overlaps(first.patient, [(start, start + calendar.need.length) for start in starts],
+                             seen.live_spans if seen is not None else None)
     appointments = [_new_appointment(actor, request, start, calendar.need, now)
                     for request, start in zip(requests, starts)]
     _write(appointments, [row for appointment, start in zip(appointments, starts)
@@ -88,17 +89,20 @@ def book_many(actor: User | None, requests: list[BookingRequest], now: datetime,
 
 
 def _check_treatments(actor: User | None, requests: list[BookingRequest], starts: list[datetime], now: datetime,
-                      seen: treatments.History | None, options: treatments.ProtocolOptions | None) -> None:
-    """The treatment rules for each request against the patient's history and the requests before it."""
+                      seen: treatments.History | None,
+                      options: treatments.ProtocolOptions | None) -> treatments.History | None:
+    """The treatment rules for each request against the patient's history and the requests before it; returns
+    the history read (None for a service that is not a treatment)."""
     first = requests[0]
     if first.service.kind != ServiceKind.treatment:
-        return
-    seen = treatments.history(first.patient, now) if seen is None else seen
+        return None
+    seen = read = treatments.history(first.patient, now) if seen is None else seen
     options = treatments.protocol_options(first.patient, first.service) if options is None else options
     zone = clinic_zone()
     for request, start in zip(requests, starts):
         treatments.check_booking(actor, request, start, now, seen=seen, options=options)
         seen = seen.plus(start.astimezone(zone).date(), request.protocol_code)
+    return read
 
 
 def check_rules(actor: User | None, request: BookingRequest, start: datetime, now: datetime,
@@ -219,13 +223,17 @@ def _refuse_patient_overlap(patient: Patient, start: datetime, end: datetime, ig
         _patient_busy()
 
 
-def _refuse_patient_overlaps(patient: Patient, spans: list[tuple[datetime, datetime]]) -> None:
-    """`_refuse_patient_overlap` for several spans, on one read of the patient's visits from the first to the last."""
+def _refuse_patient_overlaps(patient: Patient, spans: list[tuple[datetime, datetime]],
+                             visits: tuple[tuple[datetime, datetime], ...] | None = None) -> None:
+    """`_refuse_patient_overlap` for several spans, on one read of the patient's visits from the first to the last
+    (or on `visits`, the patient's live visits when the caller read them under the locks)."""
     if patient.id is None:
         return
-    visits = db.session.execute(select(Appointment.starts_at, Appointment.ends_at).where(
-        Appointment.patient_id == patient.id, Appointment.status.in_(states.live()),
-        Appointment.starts_at < max(end for _, end in spans), Appointment.ends_at > min(start for start, _ in spans))).all()
+    if visits is None:
+        visits = db.session.execute(select(Appointment.starts_at, Appointment.ends_at).where(
+            Appointment.patient_id == patient.id, Appointment.status.in_(states.live()),
+            Appointment.starts_at < max(end for _, end in spans),
+            Appointment.ends_at > min(start for start, _ in spans))).all()
     if any(visit_start < end and visit_end > start for visit_start, visit_end in visits for start, end in spans):
         _patient_busy()
 

@@ -99,6 +99,9 @@ class History:
     protocol code), read in one query, so that one booking's rules (the course, one a day, spacing) ask it
     their questions without reading the calendar again each."""
     visits: tuple[tuple[int, date, str | None], ...]
+    #: (start, end) of the patient's visits of every service that hold a place (held or confirmed), read in the same
+    #: query: what a booking must not overlap.
+    live_spans: tuple[tuple[datetime, datetime], ...] = ()
 
     def dates(self, *codes: str, ignore: int | None = None) -> list[date]:
         """Their dates, of the protocols given (all when none), leaving out the appointment `ignore`."""
@@ -106,7 +109,7 @@ class History:
 
     def plus(self, day: date, code: str | None) -> History:
         """This history with one more treatment not yet written (an earlier session of the same series)."""
-        return History((*self.visits, (-1, day, code)))
+        return History((*self.visits, (-1, day, code)), self.live_spans)
 
 
 def history(patient: Patient, now: datetime | None = None) -> History:
@@ -114,13 +117,15 @@ def history(patient: Patient, now: datetime | None = None) -> History:
     `expire_holds` has tidied it yet (its place is free, and the patient may hold those days again)."""
     if patient.id is None:
         return History(())
-    query = (select(Appointment.id, Appointment.starts_at, Appointment.protocol_code).join(Service)
-             .where(Appointment.patient_id == patient.id, Service.kind == ServiceKind.treatment.value,
-                    Appointment.status.in_(states.live(completed=True)),
+    query = (select(Appointment.id, Appointment.starts_at, Appointment.ends_at, Appointment.status,
+                    Appointment.protocol_code, Service.kind).join(Service)
+             .where(Appointment.patient_id == patient.id, Appointment.status.in_(states.live(completed=True)),
                     or_(Appointment.status != S.pending_payment.value, Appointment.hold_expires_at > (now or utcnow()))))
-    zone = clinic_zone()
-    return History(tuple((row.id, row.starts_at.astimezone(zone).date(), row.protocol_code)
-                         for row in db.session.execute(query)))
+    zone, live = clinic_zone(), set(states.live())
+    rows = db.session.execute(query).all()
+    return History(tuple((row.id, row.starts_at.astimezone(zone).date(), row.protocol_code) for row in rows
+                         if row.kind == ServiceKind.treatment.value),
+                   tuple((row.starts_at, row.ends_at) for row in rows if row.status in live))
 
 
 def treatment_dates(patient: Patient, protocol_code: str | None = None, ignore: int | None = None) -> list[date]:
