@@ -45,8 +45,7 @@ class FreeDay:
     @cached_property
     def slots(self) -> list[dict]:
         """{"start", "end", "available"} as the API answers, one per start: formatted the first time an answer
-        needs the day (a series' plan only asks whether a start is free). A formatter of its own, as threads of one
-        worker may format two days at once."""
+        needs the day. A formatter of its own, as threads of one worker may format two days at once."""
         local = LocalTimes(self.zone)
         return [{"start": local(start), "end": local(start + self.length), "available": available}
                 for start, available in zip(self.starts, self.available)]
@@ -81,11 +80,6 @@ def free_slots(service: Service, first: date, last: date, now: datetime,
     for free, low, high in _bookable(service, first, last, now, allow):
         found.extend(free.slots[low:high])
     return found
-
-
-def free_starts(service: Service, first: date, last: date, now: datetime) -> set[int]:
-    """The starts (microseconds since the epoch) bookable now from `first` to `last` (a series' plan asks them)."""
-    return {start for free, low, high in _bookable(service, first, last, now, None) for start in free.starts[low:high]}
 
 
 def _bookable(service: Service, first: date, last: date, now: datetime,

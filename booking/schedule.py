@@ -32,6 +32,12 @@ class Calendar:
     #: When the first treatment hold among the busy time read runs out (microseconds since the epoch), or None:
     #: until then the calendar stands as read; from then on that hold's place is free (booking.free_days).
     holds_until: int | None = None
+    #: The clinic-local days read.
+    first_day: date | None = None
+    last_day: date | None = None
+
+    def covers(self, first: date, last: date) -> bool:
+        return self.first_day is not None and self.first_day <= first and last <= self.last_day
 
 
 def need_for(service: Service) -> slots.Need:
@@ -61,7 +67,7 @@ def load(service: Service, first_day: date, last_day: date, now: datetime,
         clinician_id, own_hours.get(clinician_id), first_day, last_day, opening, closures, clinic_hours),
         busy.get(("c", clinician_id), slots.BusySpans())) for clinician_id in clinician_ids]
     chairs = [slots.Resource(chair_id, opening, busy.get(("ch", chair_id), slots.BusySpans())) for chair_id in chair_ids]
-    return Calendar(opening, clinicians, chairs, need_for(service), busy.holds_until)
+    return Calendar(opening, clinicians, chairs, need_for(service), busy.holds_until, first_day, last_day)
 
 
 def clinicians_working_on(day: date) -> dict[int, list[slots.Interval]]:

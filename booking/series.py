@@ -1,12 +1,13 @@
 """Booking a whole induction series in one request: every session keeps every rule, or none is booked."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from booking import free_days, notifications, protocols, services, slots, treatments
+from booking import notifications, protocols, schedule, services, slots, treatments
 from booking.models import Protocol, Series
 from booking.requests import BookingRequest, Driver
 from clinic import formatting
@@ -14,7 +15,7 @@ from clinic.database import utcnow
 from clinic.errors import ValidationError
 from clinic.extensions import db
 from clinic.models import Patient, User
-from clinic.settings import clinic_zone
+from clinic.settings import clinic_settings, clinic_zone
 
 DEFAULT_TIME = time(9, 0)
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -57,13 +58,14 @@ def book_series(actor: User, patient: Patient, *, protocol_code: str, first_date
     seen = treatments.history(patient, now)
     options = treatments.protocol_options(patient, protocol.service, candidates=siblings)
     treatments.protocol_for(patient, protocol.service, protocol.code, now, seen=seen, options=options)  # 403, REMS 422
-    starts = _plan(protocol, rules, patient, first_date, preferred_time or DEFAULT_TIME, weekdays, now, seen)
+    starts, calendar = _plan(protocol, rules, patient, first_date, preferred_time or DEFAULT_TIME, weekdays, now,
+                             seen)
     series = Series(patient_id=patient.id, protocol_code=protocol.code)
     db.session.add(series)
     db.session.flush()
     booked = services.book_many(actor, [BookingRequest(service=protocol.service, patient=patient, start=start,
                                                        driver=driver, protocol_code=protocol.code, series_id=series.id)
-                                        for start in starts], now, seen=seen, options=options)
+                                        for start in starts], now, seen=seen, options=options, calendar=calendar)
     notifications.series_booked(booked)
     return booked
 
@@ -83,8 +85,10 @@ def _protocol(code: str) -> tuple[Protocol, tuple[Protocol, ...]]:
 
 
 def _plan(protocol: Protocol, rules: protocols.ProtocolRules, patient: Patient, first_date: date, at: time,
-          weekdays: set[int] | None, now: datetime, seen: treatments.History) -> list[datetime]:
-    """The remaining sessions of the series, planned around the ones the patient already has in this protocol."""
+          weekdays: set[int] | None, now: datetime,
+          seen: treatments.History) -> tuple[list[datetime], schedule.Calendar]:
+    """The remaining sessions of the series, planned around the ones the patient already has in this protocol, and
+    the calendar they were planned on (read under the locks: booking them reads it no more)."""
     held = treatments.spacing_dates(patient, protocol, rules, seen=seen)
     remaining = rules.series_length - len(held)
     if remaining < 1:
@@ -108,26 +112,39 @@ def _plan(protocol: Protocol, rules: protocols.ProtocolRules, patient: Patient, 
                    f"{formatting.long_date(first_date)}{already} that keep the {rules.name} schedule. "
                    "Try another start date or time.")
         raise ValidationError(message, code="no_series_fits", fields={"first_date": message})
-    return [start_on(day) for day in days]
+    return [start_on(day) for day in days], free.calendar
 
 
 class _FreeStarts:
-    """The service's free starts, read a month at a time as the plan reaches it (a series usually fits in its first
-    month), from the per-day lists each process keeps (booking.free_days)."""
+    """Whether the service could be booked at a start, by the same rules as booking it (past, notice, horizon, opening
+    hours, the grid, then a free clinician and chair), on the calendar read under the locks as far as the plan
+    reaches: two and a half weeks at first (an induction's six sessions take under two), then again from the first
+    date to further on if the plan goes on, so the last calendar read covers every day the plan asked about and is
+    the one its sessions are booked on."""
 
-    CHUNK_DAYS = 31
+    CHUNK_DAYS = 17
 
     def __init__(self, service, first_date: date, now: datetime):
         self.service, self.first_date, self.now = service, first_date, now
-        self.chunks: dict[int, set[int]] = {}
+        settings = clinic_settings()
+        self.notice, self.horizon = timedelta(minutes=settings.min_notice_minutes), timedelta(days=settings.horizon_days)
+        self.last_day: date | None = None
+        self.calendar: schedule.Calendar | None = None
+        self.free: Callable[[int], bool] = lambda _start: False
 
     def has(self, day: date, start: datetime) -> bool:
-        chunk = (day - self.first_date).days // self.CHUNK_DAYS
-        if chunk not in self.chunks:
-            first = self.first_date + timedelta(days=chunk * self.CHUNK_DAYS)
-            self.chunks[chunk] = free_days.free_starts(self.service, first, first + timedelta(days=self.CHUNK_DAYS - 1),
-                                                       self.now)
-        return slots.micros(start) in self.chunks[chunk]
+        if self.last_day is None or day > self.last_day:
+            self._read_to(day)
+        calendar = self.calendar
+        return slots.check_start(start, calendar.opening, calendar.need, self.now, self.notice, self.horizon) is None \
+            and self.free(slots.micros(start))
+
+    def _read_to(self, day: date) -> None:
+        self.last_day = max(day, self.first_date) + timedelta(days=self.CHUNK_DAYS)
+        # A day either side, as booking reads it: a window may cross midnight.
+        self.calendar = schedule.load(self.service, self.first_date - timedelta(days=1),
+                                      self.last_day + timedelta(days=1), self.now)
+        self.free = slots.resources_free_at(self.calendar.need, self.calendar.clinicians, self.calendar.chairs)
 
 
 def _treatments(n: int) -> str:

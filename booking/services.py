@@ -9,7 +9,7 @@ overlapping reservation (exclusion constraint / trigger) as the last word.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from blinker import Namespace
 from sqlalchemy import bindparam, insert, literal_column, select, text, union_all
@@ -61,18 +61,20 @@ def book(actor: User | None, request: BookingRequest, now: datetime | None = Non
 
 
 def book_many(actor: User | None, requests: list[BookingRequest], now: datetime, *,
-              seen: treatments.History | None = None,
-              options: treatments.ProtocolOptions | None = None) -> list[Appointment]:
+              seen: treatments.History | None = None, options: treatments.ProtocolOptions | None = None,
+              calendar: schedule.Calendar | None = None) -> list[Appointment]:
     """Book several appointments of one patient for one service together (a series), all or nothing, under the
     same rules as `book`: the locks taken, holds tidied, the calendar, the patient's history and their other visits
-    each read once for all of them instead of once per appointment, and every row written in one flush. `seen` and
-    `options` are the patient's history and protocol choices when the caller read them under these locks."""
+    each read once for all of them instead of once per appointment, and every row written in one flush. `seen`,
+    `options` and `calendar` are the patient's history and protocol choices and the calendar, when the caller read
+    them under these locks (a series plans on the calendar it books on)."""
     first = requests[0]
     starts = [request.start.astimezone(timezone.utc) for request in requests]
     require_may_book(actor, first.patient)
     lock(first.service, first.patient)
-    expire_holds(now)
-    calendar = _calendar_for(first.service, min(starts), now, until=max(starts))
+    expire_holds(now)  # the calendar read under the locks leaves out holds that ran out already
+    if calendar is None or not calendar.covers(*_days_around(min(starts), max(starts))):
+        calendar = _calendar_for(first.service, min(starts), now, until=max(starts))
     for start in starts:
         refuse_bad_start(start, calendar, now)
     seen = _check_treatments(actor, requests, starts, now, seen, options)
@@ -142,8 +144,11 @@ def require_may_book(actor: User | None, patient: Patient | None) -> None:
 def _calendar_for(service: Service, start: datetime, now: datetime, ignore: int | None = None,
                   until: datetime | None = None) -> schedule.Calendar:
     """The calendar around `start` (to `until`, when given), a day either side for windows crossing midnight."""
-    first, last = schedule.local_days(start - timedelta(days=1), (until or start) + timedelta(days=1))
-    return schedule.load(service, first, last, now, ignore_appointment_id=ignore)
+    return schedule.load(service, *_days_around(start, until or start), now, ignore_appointment_id=ignore)
+
+
+def _days_around(start: datetime, until: datetime) -> tuple[date, date]:
+    return schedule.local_days(start - timedelta(days=1), until + timedelta(days=1))
 
 
 def refuse_bad_start(start: datetime, calendar: schedule.Calendar, now: datetime) -> None:

@@ -127,6 +127,18 @@ def free_resources(
     return _free_ids(micros(start), need, _timelines(clinicians), _timelines(chairs))
 
 
+def resources_free_at(need: Need, clinicians: Sequence[Resource], chairs: Sequence[Resource]) -> Callable[[int], bool]:
+    """Whether the resources could take a booking starting at a given instant (microseconds since the epoch), each
+    resource's timeline built once: for asking a few starts of a long calendar (a series' plan) rather than
+    listing every start in it."""
+    clinician_lines, chair_lines = _timelines(clinicians), _timelines(chairs)
+
+    def free(start: int) -> bool:
+        clinician_ids, chair_ids = _free_ids(start, need, clinician_lines, chair_lines)
+        return bool(clinician_ids) and (bool(chair_ids) or not need.needs_chair)
+    return free
+
+
 def available_slots(
     opening: Sequence[Interval],
     need: Need,

@@ -13,6 +13,8 @@ from booking.slots import (
     candidate_starts,
     check_start,
     free_resources,
+    micros,
+    resources_free_at,
     working_intervals,
 )
 
@@ -302,6 +304,28 @@ def test_month_with_hundreds_of_bookings_counts_each_start():
     # Each day: 10 bookings on one clinician, 5 of them shared; a 20-minute booking blocks two starts.
     assert len(every_hour) == 22 * 10
     assert counts == {2: 22 * 20, 1: 22 * 10}
+
+
+@pytest.mark.parametrize("need", [CONSULTATION, IV_TREATMENT, ESKETAMINE], ids=["consultation", "iv", "esketamine"])
+def test_asking_one_start_agrees_with_listing_them_all(need):
+    """A series' plan asks start by start (resources_free_at after check_start); availability lists every start:
+    on a busy month with a clinician's short day and a chair out, both say the same for every start on the grid."""
+    import random
+    rng = random.Random(11)
+    opening = clinic_hours(date(2026, 4, 1), date(2026, 4, 30))
+    short_days = [Interval(i.start, i.start + timedelta(hours=5)) for i in opening]
+    busy = lambda count: [Interval(start, start + timedelta(minutes=rng.choice((15, 50, 170))))
+                          for start in (rng.choice(opening).start + timedelta(minutes=15 * rng.randrange(36))
+                                        for _ in range(count))]
+    clinicians = [Resource(1, opening, busy(60)), Resource(2, short_days, busy(40))]
+    chairs = [Resource(101, opening, busy(50)), Resource(102, opening, busy(50)), Resource(103, [], [])]
+    listed = {micros(slot.start) for slot in slots(need=need, opening=opening, clinicians=clinicians, chairs=chairs)}
+    free = resources_free_at(need, clinicians, chairs)
+    asked = {micros(start) for interval in opening
+             for start in (interval.start + timedelta(minutes=15 * n) for n in range(40))
+             if check_start(start, opening, need, LONG_AGO, timedelta(hours=2), timedelta(days=400)) is None
+             and free(micros(start))}
+    assert asked == listed and len(listed) > 100
 
 
 # Daylight saving time

@@ -227,6 +227,32 @@ def test_series_without_clearance_is_403_and_all_or_nothing(demo, client):
     assert client.get("/api/v1/appointments", headers=headers).json["appointments"] == []
 
 
+def test_a_series_plans_around_the_minimum_notice_and_stops_at_the_horizon(demo, client):
+    """Days inside the notice are skipped by the plan itself (no session refused as too soon afterwards), and a
+    series that cannot fit before the horizon is refused as not fitting."""
+    from clinic.models import ClinicSettings
+    from clinic.database import utcnow
+    headers, patient_id = patient_login(client)
+    clear_patient(client, patient_id)
+    monday = next_weekday(0)
+    with demo.app_context():
+        settings = db.session.get(ClinicSettings, 1)
+        settings.min_notice_minutes = ((monday - date.today()).days + 2) * 24 * 60  # Monday and Tuesday too soon
+        db.session.commit()
+    body = {"protocol": "iv-induction", "first_date": monday.isoformat(), "preferred_time": "09:00", "driver": DRIVER}
+    planned = client.post("/api/v1/series", json=body, headers=headers)
+    assert planned.status_code == 201, planned.json
+    starts = [datetime.fromisoformat(s["start"]) for s in planned.json["appointments"]]
+    assert len(starts) == 6 and min(starts) >= utcnow() + timedelta(days=(monday - date.today()).days + 1)
+    assert_keeps_induction_rules([local(s["start"]).date() for s in planned.json["appointments"]])
+    for appointment in planned.json["appointments"]:
+        assert client.post(f"/api/v1/appointments/{appointment['id']}/cancel", headers=headers).status_code == 200
+    set_horizon(demo, (monday - date.today()).days + 10)  # room for three or four of the six, not all
+    refused = client.post("/api/v1/series", json=body, headers=headers)
+    assert refused.status_code == 422 and refused.json["error"]["code"] == "no_series_fits", refused.json
+    assert "first_date" in refused.json["error"]["fields"]
+
+
 def test_a_series_of_an_unknown_or_one_at_a_time_protocol_is_refused_naming_the_protocol(demo, client):
     headers, patient_id = patient_login(client)
     clear_patient(client, patient_id, protocols=("iv-induction", "iv-maintenance"))
