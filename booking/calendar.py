@@ -112,19 +112,23 @@ def _vevent(event: CalendarEvent, zone: ZoneInfo) -> Event:
 
 
 def _finish(calendar: Calendar, events: Sequence[CalendarEvent]) -> bytes:
-    if events:
-        first, last = _timezone_window(events)
-        for position, tzid in enumerate(sorted(calendar.get_missing_tzids())):  # before the events that use them
-            calendar.subcomponents.insert(position, _timezone(tzid, first, last))
-    return calendar.to_ical()
+    body = calendar.to_ical()
+    if not events:
+        return body
+    first, last = _timezone_window(events)
+    zones = b"".join(_timezone_ical(tzid, first, last) for tzid in sorted(calendar.get_missing_tzids()))
+    # Where add_missing_timezones puts them: first among the calendar's components, before the events using them.
+    # A property line never holds a bare CRLF (line breaks in values are escaped, folds are CRLF and a space), so
+    # the first CRLF followed by BEGIN: after the calendar's own opens its first component.
+    at = body.index(b"\r\nBEGIN:", len(b"BEGIN:VCALENDAR")) + 2
+    return body[:at] + zones + body[at:]
 
 
 @lru_cache(maxsize=32)
-def _timezone(tzid: str, first: date, last: date) -> Timezone:
-    """A VTIMEZONE (what add_missing_timezones would make), built once per process for each few-year window: every
-    file of those years holds the same one, and serializing never changes it. Building it was a quarter of a
-    series' calendar file."""
-    return Timezone.from_tzid(tzid, first_date=first, last_date=last)
+def _timezone_ical(tzid: str, first: date, last: date) -> bytes:
+    """A VTIMEZONE as add_missing_timezones would write it, built and written once per process for each few-year
+    window: every file of those years holds the same one (it was a third of a series' calendar file)."""
+    return Timezone.from_tzid(tzid, first_date=first, last_date=last).to_ical()
 
 
 def _timezone_window(events: Sequence[CalendarEvent]) -> tuple[date, date]:

@@ -233,3 +233,25 @@ def test_ics_file_uses_crlf_and_folds_long_lines(tmp_path):
     assert all(len(line) <= 75 for line in lines)
     assert any(line.startswith(b" ") for line in lines)
     assert only_event(raw)["DESCRIPTION"] == long_notes
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "America/Phoenix", "Europe/London"])
+def test_the_kept_vtimezone_is_written_exactly_as_icalendar_writes_it(zone):
+    """The clinic's VTIMEZONE is written once per process and placed in each file: byte for byte what icalendar's
+    add_missing_timezones gives, for one event and for a series crossing a year and a clock change."""
+    from zoneinfo import ZoneInfo
+    from booking import calendar as module
+    start = datetime(2026, 12, 28, 14, tzinfo=timezone.utc)
+    for count in (1, 6):
+        events = [module.CalendarEvent(uid=f"appointment-{n}@clinic", start=start + timedelta(days=30 * n),
+                                       end=start + timedelta(days=30 * n, hours=3), summary="IV ketamine",
+                                       location="1 Main St", description="Fast for six hours.\nBring your driver.",
+                                       sequence=n) for n in range(count)]
+        ours = module.appointments_calendar(events, zone, "Clinic")
+        theirs = module._calendar("-//Clinic//Appointments//EN")
+        theirs.add("METHOD", "PUBLISH")
+        for event in events:
+            theirs.add_component(module._vevent(event, ZoneInfo(zone)))
+        theirs.add_missing_timezones(*module._timezone_window(events))
+        assert ours == theirs.to_ical()
+        assert Calendar.from_ical(ours).timezones[0].tz_name == zone
