@@ -253,9 +253,11 @@ def _refuse_missing(missing: dict[str, str]) -> None:
 
 
 def diagnosis_codes(patient: Patient) -> list[str]:
-    clearance = db.session.scalar(select(Clearance).where(Clearance.patient_id == patient.id, Clearance.cleared)
-                                  .order_by(Clearance.decided_at.desc(), Clearance.id.desc()).limit(1))
-    return list(clearance.diagnosis_codes or [])[:len(POINTER_LETTERS)] if clearance else []
+    """The codes of the patient's latest clearance (the column alone: every booking's estimate asks it)."""
+    codes = db.session.scalar(select(Clearance.diagnosis_codes).where(Clearance.patient_id == patient.id,
+                                                                      Clearance.cleared)
+                              .order_by(Clearance.decided_at.desc(), Clearance.id.desc()).limit(1))
+    return list(codes or [])[:len(POINTER_LETTERS)]
 
 
 def _by_rendering_clinician(visits: list[Appointment]) -> dict[Clinician, list[Appointment]]:
