@@ -93,21 +93,26 @@ def _postgresql_keeps_prepared_statements(app: Flask) -> None:
     ORM changes unflushed, or is inside a savepoint keeps the rollback. Registered after Flask-SQLAlchemy's
     teardown, so it runs before the session is removed (Flask runs teardowns in reverse order)."""
     from psycopg.pq import TransactionStatus
+    from sqlalchemy.exc import SQLAlchemyError
 
     @app.teardown_appcontext
     def _commit_if_nothing_was_written(error):
         if error is not None or not db.session.registry.has():
             return
         session = db.session()
-        if not session.in_transaction() or session.in_nested_transaction() or \
+        transaction = session.get_transaction()
+        if transaction is None or not transaction.is_active or session.in_nested_transaction() or \
                 session.new or session.dirty or session.deleted:
-            return
-        connection = session.connection()
-        driver = connection.connection.driver_connection
-        if driver.info.transaction_status != TransactionStatus.INTRANS:
-            return  # a failed transaction (INERROR) or none at all: the rollback it gets is the right ending
-        if connection.exec_driver_sql("SELECT pg_current_xact_id_if_assigned() IS NULL").scalar():
-            driver.commit()  # SQLAlchemy's rollback that follows finds the connection idle and sends nothing
+            return  # none, one a failed flush ended, a savepoint, or ORM changes never flushed: roll back
+        try:
+            connection = session.connection()
+            driver = connection.connection.driver_connection
+            if driver.info.transaction_status != TransactionStatus.INTRANS:
+                return  # a failed statement (INERROR) or no transaction at all: the rollback is the right ending
+            if connection.exec_driver_sql("SELECT pg_current_xact_id_if_assigned() IS NULL").scalar():
+                driver.commit()  # SQLAlchemy's rollback that follows finds the connection idle and sends nothing
+        except SQLAlchemyError:
+            return  # never fail a request here: the session's removal rolls back
 
 
 def _register_filters(app: Flask) -> None:
