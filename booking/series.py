@@ -118,9 +118,9 @@ def _plan(protocol: Protocol, rules: protocols.ProtocolRules, patient: Patient, 
 class _FreeStarts:
     """Whether the service could be booked at a start, by the same rules as booking it (past, notice, horizon, opening
     hours, the grid, then a free clinician and chair), on the calendar read under the locks as far as the plan
-    reaches: two and a half weeks at first (an induction's six sessions take under two), then again from the first
-    date to further on if the plan goes on, so the last calendar read covers every day the plan asked about and is
-    the one its sessions are booked on."""
+    reaches: two and a half weeks at first (an induction's six sessions take under two), then, if the plan goes on,
+    again from the first date over twice the span (a plan finding nothing in its 120 days reads four or five times), so
+    the last calendar read covers every day the plan asked about and is the one its sessions are booked on."""
 
     CHUNK_DAYS = 17
 
@@ -140,7 +140,8 @@ class _FreeStarts:
             and self.free(slots.micros(start))
 
     def _read_to(self, day: date) -> None:
-        self.last_day = max(day, self.first_date) + timedelta(days=self.CHUNK_DAYS)
+        span = (self.last_day - self.first_date).days if self.last_day is not None else 0
+        self.last_day = self.first_date + timedelta(days=max(2 * span, (day - self.first_date).days + self.CHUNK_DAYS))
         # A day either side, as booking reads it: a window may cross midnight.
         self.calendar = schedule.load(self.service, self.first_date - timedelta(days=1),
                                       self.last_day + timedelta(days=1), self.now)
