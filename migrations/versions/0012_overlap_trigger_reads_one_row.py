@@ -33,7 +33,15 @@ def _last_before(resource: str) -> str:
                 ORDER BY r.starts_at DESC LIMIT 1) > NEW.starts_at)"""
 
 
-def upgrade():
+#: What 0001 asked: every reservation of the resource starting before the new one ends.
+EVERY_EARLIER = """NEW.active AND EXISTS (
+                SELECT 1 FROM reservations r
+                WHERE r.active AND r.id IS NOT NEW.id AND r.starts_at < NEW.ends_at AND NEW.starts_at < r.ends_at
+                  AND (r.clinician_id = NEW.clinician_id OR r.chair_id = NEW.chair_id))"""
+
+
+def _replace_triggers(condition: str) -> None:
+    """SQLite's two overlap triggers (insert, update) with a new WHEN; PostgreSQL has its exclusion constraints."""
     if op.get_bind().dialect.name == 'postgresql':
         return
     # Times are fixed-width UTC text (clinic.database.UTCDateTime), so text order is time order.
@@ -41,19 +49,13 @@ def upgrade():
         op.execute(f"DROP TRIGGER reservations_no_overlap_{event.lower()}")
         op.execute(f"""
             CREATE TRIGGER reservations_no_overlap_{event.lower()} BEFORE {event} ON reservations
-            WHEN NEW.active AND ({_last_before('clinician')} OR {_last_before('chair')})
+            WHEN {condition}
             BEGIN SELECT RAISE(ABORT, 'reservation overlaps another'); END""")
+
+
+def upgrade():
+    _replace_triggers(f"NEW.active AND ({_last_before('clinician')} OR {_last_before('chair')})")
 
 
 def downgrade():
-    if op.get_bind().dialect.name == 'postgresql':
-        return
-    for event in EVENTS:
-        op.execute(f"DROP TRIGGER reservations_no_overlap_{event.lower()}")
-        op.execute(f"""
-            CREATE TRIGGER reservations_no_overlap_{event.lower()} BEFORE {event} ON reservations
-            WHEN NEW.active AND EXISTS (
-                SELECT 1 FROM reservations r
-                WHERE r.active AND r.id IS NOT NEW.id AND r.starts_at < NEW.ends_at AND NEW.starts_at < r.ends_at
-                  AND (r.clinician_id = NEW.clinician_id OR r.chair_id = NEW.chair_id))
-            BEGIN SELECT RAISE(ABORT, 'reservation overlaps another'); END""")
+    _replace_triggers(EVERY_EARLIER)
