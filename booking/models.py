@@ -120,8 +120,8 @@ class AppointmentStatus(str, enum.Enum):
 
 
 STATUS_VALUES = tuple(s.value for s in AppointmentStatus)
-#: The partial index of holds covers the appointments where this holds. Queries say it with the value written in (not
-#: bound), so either database's planner sees that it is the index's own condition, prepared statement or not.
+#: The partial index of holds covers the appointments where this holds, and expire_holds asks with it: the value
+#: written in (not bound), so either database's planner sees the index's own condition, prepared statement or not.
 HOLDS = text(f"status = '{AppointmentStatus.pending_payment.value}'")
 
 

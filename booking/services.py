@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from booking import notifications, schedule, slots, states, treatments
 from booking.requests import BookingRequest, Driver
 from booking.errors import SlotTaken, StartRefused
-from booking.models import (Appointment, AppointmentStatus as S, Chair, Reservation, Service, ServiceKind,
+from booking.models import (HOLDS, Appointment, AppointmentStatus as S, Chair, Reservation, Service, ServiceKind,
                             service_clinicians)
 from clinic.database import utcnow
 from clinic.errors import Conflict, Forbidden, ValidationError
@@ -371,9 +371,8 @@ def cancel(actor: User | None, appointment: Appointment, now: datetime | None = 
     return refund
 
 
-# Holds whose time ran out, as the partial index of holds reads them (the status written in, not bound). Built once.
-_EXPIRED_HOLDS = select(Appointment.id).where(Appointment.status == literal_column(repr(S.pending_payment.value)),
-                                              Appointment.hold_expires_at <= bindparam("now"))
+# Holds whose time ran out, asked with the partial index's own condition (booking.models.HOLDS). Built once.
+_EXPIRED_HOLDS = select(Appointment.id).where(HOLDS, Appointment.hold_expires_at <= bindparam("now"))
 
 
 def expire_holds(now: datetime | None = None) -> int:
