@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import bindparam, case, or_, select
@@ -38,6 +39,12 @@ class Calendar:
 
     def covers(self, first: date, last: date) -> bool:
         return self.first_day is not None and self.first_day <= first and last <= self.last_day
+
+    @cached_property
+    def board(self) -> slots.Board:
+        """The resources' timelines, built on first use: a series plans on them and books on them, and every
+        place booked from this calendar is taken through them (booking.services._choose_resources)."""
+        return slots.Board(self.need, self.clinicians, self.chairs)
 
 
 def need_for(service: Service) -> slots.Need:

@@ -145,7 +145,7 @@ class _FreeStarts:
         # A day either side, as booking reads it: a window may cross midnight.
         self.calendar = schedule.load(self.service, self.first_date - timedelta(days=1),
                                       self.last_day + timedelta(days=1), self.now)
-        self.free = slots.resources_free_at(self.calendar.need, self.calendar.clinicians, self.calendar.chairs)
+        self.free = self.calendar.board.free
 
 
 def _treatments(n: int) -> str:

@@ -258,7 +258,8 @@ def _choose_resources(appointment: Appointment, calendar: schedule.Calendar, sta
                       keep: bool = False) -> list[dict]:
     """Pick the resources and return the appointment's reservations to write, adding them to the calendar's busy
     time, so a later appointment chosen from the same calendar in the same request does not take them again."""
-    clinician_ids, chair_ids = slots.free_resources(start, calendar.need, calendar.clinicians, calendar.chairs)
+    board = calendar.board
+    clinician_ids, chair_ids = board.free_ids(slots.micros(start))
     if not clinician_ids or (calendar.need.needs_chair and not chair_ids):
         raise SlotTaken()
     appointment.clinician_id = _pick(clinician_ids, appointment.clinician_id if keep else None)
@@ -266,9 +267,9 @@ def _choose_resources(appointment: Appointment, calendar: schedule.Calendar, sta
         else None
     rows = _reservations(appointment, calendar.need, start)
     for row in rows:
-        pool = calendar.clinicians if row["clinician_id"] is not None else calendar.chairs
-        resource = next(r for r in pool if r.id in (row["clinician_id"], row["chair_id"]))
-        resource.busy.append((slots.micros(row["starts_at"]), slots.micros(row["ends_at"])))
+        kind, resource_id = ("clinician", row["clinician_id"]) if row["clinician_id"] is not None \
+            else ("chair", row["chair_id"])
+        board.take(kind, resource_id, slots.micros(row["starts_at"]), slots.micros(row["ends_at"]))
     return rows
 
 

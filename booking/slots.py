@@ -127,16 +127,36 @@ def free_resources(
     return _free_ids(micros(start), need, _timelines(clinicians), _timelines(chairs))
 
 
-def resources_free_at(need: Need, clinicians: Sequence[Resource], chairs: Sequence[Resource]) -> Callable[[int], bool]:
-    """Whether the resources could take a booking starting at a given instant (microseconds since the epoch), each
-    resource's timeline built once: for asking a few starts of a long calendar (a series' plan) rather than
-    listing every start in it."""
-    clinician_lines, chair_lines = _timelines(clinicians), _timelines(chairs)
+class Board:
+    """The resources' timelines for asking many starts and taking places one after another in one request (a
+    series' plan, then its bookings): each resource's timeline is built once, and a place taken is added to it and
+    to the resource's busy time, so every later question sees it. Starts are microseconds since the epoch."""
 
-    def free(start: int) -> bool:
-        clinician_ids, chair_ids = _free_ids(start, need, clinician_lines, chair_lines)
-        return bool(clinician_ids) and (bool(chair_ids) or not need.needs_chair)
-    return free
+    def __init__(self, need: Need, clinicians: Sequence[Resource], chairs: Sequence[Resource]):
+        self.need = need
+        self._clinician_lines, self._chair_lines = _timelines(clinicians), _timelines(chairs)
+        self._resources = {("clinician", r.id): r for r in clinicians} | {("chair", r.id): r for r in chairs}
+        self._lines = {("clinician", line.id): line for line in self._clinician_lines} | \
+            {("chair", line.id): line for line in self._chair_lines}
+
+    def free_ids(self, start: int) -> tuple[list[int], list[int]]:
+        """As `free_resources`: the clinicians and chairs that could take a booking at `start`, in input order."""
+        return _free_ids(start, self.need, self._clinician_lines, self._chair_lines)
+
+    def free(self, start: int) -> bool:
+        """Whether a booking could start at `start`: a free clinician, and a free chair when the need takes one."""
+        clinician_ids, chair_ids = self.free_ids(start)
+        return bool(clinician_ids) and (bool(chair_ids) or not self.need.needs_chair)
+
+    def take(self, kind: Literal["clinician", "chair"], resource_id: int, start: int, end: int) -> None:
+        """Mark [start, end) busy for one resource, which must be free then (its reservation is being written)."""
+        line = self._lines[(kind, resource_id)]
+        if not line.is_free(start, end):
+            raise ValueError(f"{kind} {resource_id} is already busy in [{start}, {end})")
+        line.add_busy(start, end)
+        busy = self._resources[(kind, resource_id)].busy
+        if isinstance(busy, list):  # the resource's own record too, for anything reading it later
+            busy.append((start, end) if isinstance(busy, BusySpans) else Interval(instant(start), instant(end)))
 
 
 def available_slots(
@@ -312,6 +332,15 @@ class _Timeline:
 
     def can_take(self, start: int, end: int) -> bool:
         return self.works(start, end) and self.is_free(start, end)
+
+    def add_busy(self, start: int, end: int) -> None:
+        """Add [start, end) to the busy spans, merged with those it touches or overlaps, as `_merged` leaves them."""
+        first = bisect_left(self.busy_ends, start)  # the first span ending at or after start
+        after = bisect_right(self.busy_starts, end)  # past the last span starting at or before end
+        if first < after:
+            start, end = min(start, self.busy_starts[first]), max(end, self.busy_ends[after - 1])
+        self.busy_starts[first:after] = [start]
+        self.busy_ends[first:after] = [end]
 
 
 class BusySpans(list):

@@ -5,6 +5,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from booking.slots import (
+    Board,
+    BusySpans,
     Interval,
     Need,
     Resource,
@@ -14,7 +16,6 @@ from booking.slots import (
     check_start,
     free_resources,
     micros,
-    resources_free_at,
     working_intervals,
 )
 
@@ -308,7 +309,7 @@ def test_month_with_hundreds_of_bookings_counts_each_start():
 
 @pytest.mark.parametrize("need", [CONSULTATION, IV_TREATMENT, ESKETAMINE], ids=["consultation", "iv", "esketamine"])
 def test_asking_one_start_agrees_with_listing_them_all(need):
-    """A series' plan asks start by start (resources_free_at after check_start); availability lists every start:
+    """A series' plan asks start by start (Board.free after check_start); availability lists every start:
     on a busy month with a clinician's short day and a chair out, both say the same for every start on the grid."""
     import random
     rng = random.Random(11)
@@ -320,7 +321,7 @@ def test_asking_one_start_agrees_with_listing_them_all(need):
     clinicians = [Resource(1, opening, busy(60)), Resource(2, short_days, busy(40))]
     chairs = [Resource(101, opening, busy(50)), Resource(102, opening, busy(50)), Resource(103, [], [])]
     listed = {micros(slot.start) for slot in slots(need=need, opening=opening, clinicians=clinicians, chairs=chairs)}
-    free = resources_free_at(need, clinicians, chairs)
+    free = Board(need, clinicians, chairs).free
     asked = {micros(start) for interval in opening
              for start in (interval.start + timedelta(minutes=15 * n) for n in range(40))
              if check_start(start, opening, need, LONG_AGO, timedelta(hours=2), timedelta(days=400)) is None
@@ -433,6 +434,55 @@ def test_free_resources_without_clinician_on_duty_are_empty():
 def test_free_resources_for_consultation_name_no_chair():
     opening = clinic_hours()
     assert free_resources(local(MONDAY, 9, 0), CONSULTATION, staff(2, opening), staff(1, opening, 101)) == ([1, 2], [])
+
+
+def test_a_place_taken_on_the_board_is_busy_for_every_later_question():
+    """A series books its sessions one after another on one board: a place taken is seen by the next question and
+    recorded on the resource, the touching spans merge, and taking a busy place is refused."""
+    opening = clinic_hours()
+    clinicians = [Resource(1, opening, BusySpans()), Resource(2, opening, BusySpans())]
+    chairs = [Resource(101, opening, BusySpans())]
+    board = Board(IV_TREATMENT, clinicians, chairs)
+    ten, quarter_past = micros(local(MONDAY, 10, 0)), micros(local(MONDAY, 10, 15))
+    assert board.free_ids(ten) == ([1, 2], [101])
+    board.take("clinician", 1, ten, quarter_past)
+    board.take("chair", 101, ten, micros(local(MONDAY, 12, 50)))
+    assert board.free_ids(ten) == ([2], []) and not board.free(ten)
+    assert clinicians[0].busy == [(ten, quarter_past)] and chairs[0].busy == [(ten, micros(local(MONDAY, 12, 50)))]
+    assert board.free_ids(micros(local(MONDAY, 12, 50))) == ([1, 2], [101])  # back to back is free
+    with pytest.raises(ValueError):
+        board.take("clinician", 1, micros(local(MONDAY, 9, 50)), micros(local(MONDAY, 10, 5)))
+    board.take("clinician", 1, micros(local(MONDAY, 9, 45)), ten)  # touches the one before: merged
+    board.take("clinician", 1, quarter_past, micros(local(MONDAY, 10, 30)))
+    assert free_resources(local(MONDAY, 9, 30), IV_TREATMENT, clinicians, chairs)[0] == [1, 2]
+    assert board.free_ids(micros(local(MONDAY, 9, 45)))[0] == [2]
+    assert board.free_ids(micros(local(MONDAY, 10, 30)))[0] == [1, 2]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_board_agrees_with_timelines_built_afresh(seed):
+    """Spans added one by one, touching, nested among and between others, leave the board answering as a board
+    built from scratch on the same busy time."""
+    import random
+    rng = random.Random(seed)
+    opening = clinic_hours()
+    day = micros(local(MONDAY, 8, 0))
+    minute = 60_000_000
+    resource = Resource(1, opening, BusySpans())
+    board = Board(CONSULTATION, [resource], [])
+    for _ in range(40):
+        start = day + minute * 5 * rng.randrange(120)
+        end = start + minute * 5 * rng.randrange(1, 6)
+        if board.free_ids(start)[0] and _free_between(resource, start, end):
+            board.take("clinician", 1, start, end)
+    fresh = Board(CONSULTATION, [Resource(1, opening, BusySpans(resource.busy))], [])
+    assert len(resource.busy) > 5
+    for start in range(day, day + minute * 600, minute * 5):
+        assert board.free_ids(start) == fresh.free_ids(start)
+
+
+def _free_between(resource, start, end):
+    return all(end <= s or e <= start for s, e in resource.busy)
 
 
 def test_slot_reports_whole_window():
