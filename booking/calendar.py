@@ -38,9 +38,22 @@ class CalendarEvent:
     sequence: int
     cancelled: bool = False
     last_modified: datetime | None = None
+    #: When this version of the file was made (DTSTAMP); None: when it is written.
+    stamp: datetime | None = None
+
+    def to_data(self) -> dict:
+        """The event as JSON-ready data (instants in ISO 8601 with their offset), to write its file later."""
+        return {"uid": self.uid, "start": self.start.isoformat(), "end": self.end.isoformat(), "summary": self.summary,
+                "location": self.location, "description": self.description, "sequence": self.sequence,
+                "cancelled": self.cancelled, "last_modified": _iso(self.last_modified), "stamp": _iso(self.stamp)}
+
+    @classmethod
+    def from_data(cls, data: dict) -> CalendarEvent:
+        return cls(**{**data, "start": datetime.fromisoformat(data["start"]), "end": datetime.fromisoformat(data["end"]),
+                      "last_modified": _instant(data["last_modified"]), "stamp": _instant(data.get("stamp"))})
 
     def __post_init__(self) -> None:
-        for name in ("start", "end", "last_modified"):
+        for name in ("start", "end", "last_modified", "stamp"):
             value = getattr(self, name)
             if value is not None and value.tzinfo is None:
                 raise ValueError(f"calendar event {name} must be timezone-aware, got {value}")
@@ -108,7 +121,16 @@ def _vevent(event: CalendarEvent, zone: ZoneInfo) -> Event:
         location=event.location,
         description=event.description,
         last_modified=event.last_modified,
+        stamp=event.stamp,
     )
+
+
+def _iso(instant: datetime | None) -> str | None:
+    return instant.isoformat() if instant is not None else None
+
+
+def _instant(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
 
 
 def _finish(calendar: Calendar, events: Sequence[CalendarEvent]) -> bytes:

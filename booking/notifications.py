@@ -2,6 +2,7 @@
 written to the outbox with the appointment's .ics attached; they leave after the commit."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from booking.links import claim_url, manage_url
 from booking.models import Appointment, AppointmentStatus as S, ServiceKind
 from clinic import formatting, mail
 from clinic.cli import outbox_round
+from clinic.database import utcnow
 from clinic.extensions import db
 from clinic.settings import clinic_settings, clinic_zone
 
@@ -59,9 +61,28 @@ def ics_bytes(appointment: Appointment) -> bytes:
     return ical.appointment_calendar(calendar_event(appointment), settings.timezone, settings.name)
 
 
+CALENDAR_WRITER = "booking.calendar"
+
+
+def calendar_attachment(filename: str, appointments: list[Appointment]) -> dict:
+    """The appointments' .ics for an email, queued as what it will say (the events as they are now, the clinic's
+    zone and name) and written when the email is sent (clinic.mail.ATTACHMENT_WRITERS)."""
+    settings, now = clinic_settings(), utcnow()  # the file is as of now (its DTSTAMP), whenever it is written
+    return {"filename": filename, "content_type": "text/calendar; method=PUBLISH", "writer": CALENDAR_WRITER,
+            "data": {"timezone": settings.timezone, "clinic": settings.name,
+                     "events": [replace(calendar_event(a), stamp=now).to_data() for a in appointments]}}
+
+
+def _write_calendar(data: dict) -> str:
+    events = [ical.CalendarEvent.from_data(event) for event in data["events"]]
+    return ical.appointments_calendar(events, data["timezone"], data["clinic"]).decode()
+
+
+mail.ATTACHMENT_WRITERS[CALENDAR_WRITER] = _write_calendar
+
+
 def _send(appointment: Appointment, subject: str, template: str, dedupe_key: str | None = None, **extra) -> None:
-    attachment = {"filename": "appointment.ics", "content_type": "text/calendar; method=PUBLISH",
-                  "content": ics_bytes(appointment).decode()}
+    attachment = calendar_attachment("appointment.ics", [appointment])
     mail.queue(appointment.patient.email, subject, template, attachments=[attachment], dedupe_key=dedupe_key,
                appointment=appointment, when=local_datetime(appointment.starts_at),
                notes=preparation_notes(appointment), manage_url=manage_url(appointment), name=appointment.patient.name,
@@ -72,11 +93,9 @@ def _send(appointment: Appointment, subject: str, template: str, dedupe_key: str
 def series_booked(appointments: list[Appointment]) -> None:
     """One email for a series booked in one request, listing every session with its own manage link and one
     .ics holding them all: six near-identical emails at once would bury the one thing to do (pay by when)."""
-    first, settings = appointments[0], clinic_settings()
+    first = appointments[0]
     held = any(a.status == S.pending_payment.value for a in appointments)
-    content = ical.appointments_calendar([calendar_event(a) for a in appointments], settings.timezone, settings.name)
-    attachment = {"filename": "treatments.ics", "content_type": "text/calendar; method=PUBLISH",
-                  "content": content.decode()}
+    attachment = calendar_attachment("treatments.ics", appointments)
     count = len(appointments)
     subject = f"Your {count} treatments are held – please pay to confirm" if held else \
         f"Your {count} treatments are confirmed"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Callable
 from datetime import timedelta
 from email.message import EmailMessage
 
@@ -24,6 +25,12 @@ from clinic.settings import clinic_settings
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 CLAIM_LEASE = timedelta(minutes=10)
+
+#: Attachments queued as data ({"filename", "content_type", "writer", "data"}) and written into their file when the
+#: message is sent, by the writer registered under that name at import by the module that queues them (booking: a
+#: visit's .ics). Writing a six-session series' calendar file took as long as finding the sessions; the request
+#: that books them stores what the file will say, and the sender, whom nobody waits for, writes it.
+ATTACHMENT_WRITERS: dict[str, Callable[[dict], str]] = {}
 
 
 def absolute_url(endpoint: str, **values) -> str:
@@ -68,6 +75,9 @@ def send_pending(limit: int = 100) -> tuple[int, int]:
     sent = failed = 0
     while sent + failed < limit and (claimed := _claim_next()) is not None:
         message_id, email = claimed
+        if email is None:  # could not be written: given up already, and logged
+            failed += 1
+            continue
         try:
             _deliver(message_id, email)
         except (OSError, smtplib.SMTPException) as error:
@@ -86,8 +96,9 @@ def _mark_sent(message: OutboxMessage) -> None:
     message.attempts += 1
 
 
-def _claim_next() -> tuple[int, EmailMessage] | None:
-    """Lease the next due message; returns its id and the email to send, built before the commit."""
+def _claim_next() -> tuple[int, EmailMessage | None] | None:
+    """Lease the next due message; returns its id and the email to send, built before the commit (None when it
+    cannot be built: the message is then given up)."""
     query = (select(OutboxMessage).where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= utcnow())
              .order_by(OutboxMessage.id).limit(1).with_for_update(skip_locked=True))
     message = db.session.scalar(query)
@@ -95,7 +106,15 @@ def _claim_next() -> tuple[int, EmailMessage] | None:
         db.session.commit()
         return None
     message.next_attempt_at = utcnow() + CLAIM_LEASE
-    claimed = message.id, to_email(message, current_app.config["MAIL_FROM"])
+    try:
+        email = to_email(message, current_app.config["MAIL_FROM"])
+    except Exception as error:  # an attachment that cannot be written now will not be on a retry either
+        log.exception("mail %s to %s cannot be written, giving up", message.id, message.to)
+        message.attempts += 1
+        message.last_error = f"could not be written: {error}"[:500]
+        outbox_states.move(message, outbox_states.FAILED)
+        email = None
+    claimed = message.id, email
     db.session.commit()
     return claimed
 
@@ -121,6 +140,13 @@ def _deliver(message_id: int, email: EmailMessage) -> None:
         smtp.send_message(email)
 
 
+def attachment_content(attachment: dict) -> str:
+    """An outbox attachment's text: as it was queued, or written now by its writer from the data queued."""
+    if "content" in attachment:
+        return attachment["content"]
+    return ATTACHMENT_WRITERS[attachment["writer"]](attachment["data"])
+
+
 def to_email(message: OutboxMessage, sender: str) -> EmailMessage:
     email = EmailMessage()
     email["From"], email["To"], email["Subject"] = sender, message.to, message.subject
@@ -128,7 +154,14 @@ def to_email(message: OutboxMessage, sender: str) -> EmailMessage:
     if message.html:
         email.add_alternative(message.html, subtype="html")
     for attachment in message.attachments or []:
-        maintype, subtype = attachment["content_type"].split(";")[0].split("/")
-        email.add_attachment(attachment["content"].encode(), maintype=maintype, subtype=subtype,
-                             filename=attachment["filename"])
+        kind, *parameters = (part.strip() for part in attachment["content_type"].split(";"))
+        maintype, subtype = kind.split("/")
+        params = dict(parameter.split("=", 1) for parameter in parameters)
+        content = attachment_content(attachment)
+        if maintype == "text":  # declared UTF-8 (an .ics names the clinic with an en dash), with its method kept
+            email.add_attachment(content, subtype=subtype, charset="utf-8", params=params,
+                                 filename=attachment["filename"])
+        else:
+            email.add_attachment(content.encode(), maintype=maintype, subtype=subtype, params=params,
+                                 filename=attachment["filename"])
     return email

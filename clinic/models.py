@@ -242,7 +242,9 @@ class OutboxMessage(db.Model):
     subject: Mapped[str] = mapped_column(String(300))
     text: Mapped[str] = mapped_column(Text)
     html: Mapped[str | None] = mapped_column(Text)
-    attachments: Mapped[list | None] = mapped_column(JSON)  # [{"filename", "content_type", "content"}], text only
+    # [{"filename", "content_type", "content"}], text only, or "writer" and "data" in place of "content": written
+    # when sent (clinic.mail.ATTACHMENT_WRITERS)
+    attachments: Mapped[list | None] = mapped_column(JSON)
     kind: Mapped[str] = mapped_column(String(50), default="")
     dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     status: Mapped[str] = mapped_column(String(10), default="pending")

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from booking.models import Protocol
 from booking.protocols import readable_date
+from clinic import mail
 from clinic.extensions import db
 from tests.factories import (api_token, assert_keeps_induction_rules, at, book, clear_patient, DRIVER, local,
                              NEW_YORK, next_weekday, past_treatment, patient_login)
@@ -499,6 +500,6 @@ def test_a_series_is_one_email_listing_every_session_with_one_calendar_file_hold
             link = manage_url(db.session.get(Appointment, session["id"]))
             assert link in message.text and link in message.html
         (attachment,) = message.attachments
-        events = Calendar.from_ical(attachment["content"]).walk("VEVENT")
+        events = Calendar.from_ical(mail.attachment_content(attachment)).walk("VEVENT")
         assert sorted(e.decoded("dtstart").astimezone(timezone.utc) for e in events) == \
             sorted(datetime.fromisoformat(s["start"]).astimezone(timezone.utc) for s in sessions)

@@ -1,6 +1,5 @@
 """Mail leaves through the outbox: queued with the booking, sent after it by `flask outbox send` to a real SMTP
 server (an aiosmtpd sink on this machine), retried later when the server is down, never sent twice."""
-import socket
 import threading
 import time as time_module
 from datetime import datetime, time, timedelta, timezone
@@ -12,10 +11,11 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from booking.models import Appointment
+from booking.notifications import ics_bytes
 from clinic import mail
 from clinic.extensions import db
 from clinic.models import OutboxMessage
-from tests.factories import at, free_port, guest_booking, next_weekday
+from tests.factories import at, free_port, guest_booking, next_weekday, staff
 
 
 
@@ -82,7 +82,58 @@ def test_booking_queues_a_confirmation_with_the_ics_attached(demo, client, app):
     (attachment,) = queued.attachments
     assert attachment["filename"].endswith(".ics")
     assert attachment["content_type"].startswith("text/calendar")
-    assert "BEGIN:VEVENT" in attachment["content"] and "TZID=America/New_York" in attachment["content"]
+    content = mail.attachment_content(attachment)
+    assert "BEGIN:VEVENT" in content and "TZID=America/New_York" in content
+
+
+def test_the_ics_is_queued_as_what_it_says_and_written_as_that_when_sent(demo, client, app, smtp):
+    """The booking stores the calendar file's events; the sender writes the file. It says what the booking said,
+    line for line and stamped when booked, even once the appointment has moved on (the move's own email carries
+    the new time)."""
+    booked = book_consultation(client, 10, 30)
+    with app.app_context():
+        as_booked = ics_bytes(db.session.get(Appointment, booked["id"]))
+    moved = client.post(f"/api/v1/appointments/{booked['id']}/reschedule", headers=staff(client),
+                        json={"start": at(next_weekday(0), 14, 0)})
+    assert moved.status_code == 200, moved.json
+    queued = outbox(app)
+    assert [m.kind for m in queued] == ["appointment_booked", "appointment_rescheduled"]
+    assert "content" not in queued[0].attachments[0] and queued[0].attachments[0]["data"]["events"]
+
+    assert send_outbox(app) == "sent 2, failed 0"
+
+    first, second = (Calendar.from_ical(ics_attachment(m).get_content()).walk("VEVENT")[0] for m in smtp.messages)
+    stamped = datetime.fromisoformat(queued[0].attachments[0]["data"]["events"][0]["stamp"])
+    assert first.decoded("dtstamp") == stamped.replace(microsecond=0)  # made when booked, whenever it was written
+
+    def unstamped(ics: str) -> list[str]:
+        return [line for line in ics.splitlines() if not line.startswith("DTSTAMP:")]
+    assert unstamped(ics_attachment(smtp.messages[0]).get_content()) == unstamped(as_booked.decode())
+    assert first["DTSTART"].dt.replace(tzinfo=None) == datetime.combine(next_weekday(0), time(10, 30))
+    assert second["DTSTART"].dt.replace(tzinfo=None) == datetime.combine(next_weekday(0), time(14, 0))
+    assert (first["SEQUENCE"], second["SEQUENCE"]) == (0, 1) and first["UID"] == second["UID"]
+
+
+def test_a_message_that_cannot_be_written_is_given_up_and_the_rest_still_go(demo, client, app, smtp, monkeypatch):
+    """A writer that fails (a bug, or data it no longer reads) fails that message for good, logged, and the
+    sender goes on: every other message still leaves, this round and the next."""
+    broken = book_consultation(client, 10, email="one@example.com")
+    book_consultation(client, 11, email="two@example.com")
+    writer = mail.ATTACHMENT_WRITERS["booking.calendar"]
+
+    def broken_for_one(data):
+        if data["events"][0]["uid"].startswith(f"appointment-{broken['id']}@"):
+            raise KeyError("start")
+        return writer(data)
+    monkeypatch.setitem(mail.ATTACHMENT_WRITERS, "booking.calendar", broken_for_one)
+
+    assert send_outbox(app) == "sent 1, failed 1"
+    assert send_outbox(app) == "sent 0, failed 0"
+
+    assert [m["To"] for m in smtp.messages] == ["two@example.com"]
+    given_up, sent = outbox(app)
+    assert given_up.status == "failed" and given_up.attempts == 1 and "could not be written" in given_up.last_error
+    assert sent.status == "sent"
 
 
 def test_outbox_send_delivers_the_confirmation_to_the_smtp_server(demo, client, app, smtp):
@@ -195,3 +246,19 @@ def test_two_senders_never_send_a_message_twice(demo, client, app, smtp, stagger
     assert sorted(m["To"] for m in smtp.messages) == sorted(emails)
     assert sum(sent for sent, _failed in results) == len(emails)
     assert {row.status for row in outbox(app)} == {"sent"}
+
+
+def test_an_attachment_queued_as_its_file_is_sent_as_it_is(demo, app, smtp):
+    """Messages queued before attachments were written at sending, with the file itself, still leave whole."""
+    with app.app_context():
+        db.session.add(OutboxMessage(to="casey@example.com", subject="Your appointment is confirmed", text="See you soon.",
+                                     kind="appointment_booked", attachments=[
+                                         {"filename": "note.txt", "content_type": "text/plain",
+                                          "content": "Bring water – 1 L"}]))
+        db.session.commit()
+
+    assert send_outbox(app) == "sent 1, failed 0"
+
+    (received,) = smtp.messages
+    (note,) = received.iter_attachments()
+    assert note.get_filename() == "note.txt" and note.get_content().strip() == "Bring water – 1 L"
