@@ -50,7 +50,7 @@ class CalendarEvent:
     @classmethod
     def from_data(cls, data: dict) -> CalendarEvent:
         return cls(**{**data, "start": datetime.fromisoformat(data["start"]), "end": datetime.fromisoformat(data["end"]),
-                      "last_modified": _instant(data["last_modified"]), "stamp": _instant(data.get("stamp"))})
+                      "last_modified": _instant(data["last_modified"]), "stamp": _instant(data["stamp"])})
 
     def __post_init__(self) -> None:
         for name in ("start", "end", "last_modified", "stamp"):

@@ -1,3 +1,4 @@
+import json
 from dataclasses import replace
 from datetime import datetime, time, timedelta, timezone
 
@@ -128,6 +129,19 @@ def test_description_keeps_multi_line_preparation_notes():
 
     assert event["DESCRIPTION"] == PREPARATION
     assert len(str(event["DESCRIPTION"]).splitlines()) == 3
+
+
+@pytest.mark.parametrize("extra", [{}, {"last_modified": utc(2026, 11, 20, 15, 30), "cancelled": True}],
+                         ids=["plain", "changed-and-cancelled"])
+def test_an_event_kept_as_data_writes_the_same_file(extra):
+    """What the outbox keeps of an event (JSON-ready data) gives the same event and, stamped, the same bytes."""
+    event = make_event(stamp=utc(2026, 11, 22, 9, 15), **extra)
+    data = event.to_data()
+
+    assert CalendarEvent.from_data(json.loads(json.dumps(data))) == event
+    assert appointment_calendar(CalendarEvent.from_data(data), NEW_YORK, CLINIC) == \
+        appointment_calendar(event, NEW_YORK, CLINIC)
+    assert b"DTSTAMP:20261122T091500Z" in appointment_calendar(event, NEW_YORK, CLINIC)
 
 
 def test_last_modified_is_written_in_utc():
