@@ -68,15 +68,21 @@ def send_pending(limit: int = 100) -> tuple[int, int]:
     """Send what is due; returns (sent, failed). Safe on several hosts at once.
 
     Each message is claimed in a short transaction of its own (FOR UPDATE SKIP LOCKED on PostgreSQL)
-    that pushes its next attempt a lease ahead, so no other sender takes it; the SMTP conversation then
-    happens outside any transaction (on SQLite a transaction holds the write lock, and bookings must not
-    wait for a mail server). A sender that dies mid-send leaves the message to be retried after the lease.
+    that pushes its next attempt a lease ahead, so no other sender takes it; writing the email (its attachments
+    too) and the SMTP conversation then happen outside any transaction (on SQLite a transaction holds the write
+    lock, and bookings must not wait for the sender). A sender that dies mid-send leaves the message to be retried
+    after the lease.
     """
     sent = failed = 0
     while sent + failed < limit and (claimed := _claim_next()) is not None:
-        message_id, email = claimed
-        if email is None:  # could not be written: given up already, and logged
+        message_id, message = claimed
+        try:
+            email = to_email(message, current_app.config["MAIL_FROM"])
+        except Exception as error:  # an attachment that cannot be written now will not be on a retry either
+            log.exception("mail %s to %s cannot be written, giving up", message_id, message.to)
             failed += 1
+            _give_up(db.session.get(OutboxMessage, message_id), f"could not be written: {error}")
+            db.session.commit()
             continue
         try:
             _deliver(message_id, email)
@@ -96,9 +102,15 @@ def _mark_sent(message: OutboxMessage) -> None:
     message.attempts += 1
 
 
-def _claim_next() -> tuple[int, EmailMessage | None] | None:
-    """Lease the next due message; returns its id and the email to send, built before the commit (None when it
-    cannot be built: the message is then given up)."""
+def _give_up(message: OutboxMessage, reason: str) -> None:
+    message.attempts += 1
+    message.last_error = reason[:500]
+    outbox_states.move(message, outbox_states.FAILED)
+
+
+def _claim_next() -> tuple[int, OutboxMessage] | None:
+    """Lease the next due message; returns its id and the message, detached from the session with what it holds
+    loaded, to be written into an email after the claim's commit."""
     query = (select(OutboxMessage).where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= utcnow())
              .order_by(OutboxMessage.id).limit(1).with_for_update(skip_locked=True))
     message = db.session.scalar(query)
@@ -106,17 +118,10 @@ def _claim_next() -> tuple[int, EmailMessage | None] | None:
         db.session.commit()
         return None
     message.next_attempt_at = utcnow() + CLAIM_LEASE
-    try:
-        email = to_email(message, current_app.config["MAIL_FROM"])
-    except Exception as error:  # an attachment that cannot be written now will not be on a retry either
-        log.exception("mail %s to %s cannot be written, giving up", message.id, message.to)
-        message.attempts += 1
-        message.last_error = f"could not be written: {error}"[:500]
-        outbox_states.move(message, outbox_states.FAILED)
-        email = None
-    claimed = message.id, email
+    db.session.flush()
+    db.session.expunge(message)  # the commit does not expire it: what it holds is read without a transaction
     db.session.commit()
-    return claimed
+    return message.id, message
 
 
 def _retry_later(message: OutboxMessage, error: Exception) -> None:

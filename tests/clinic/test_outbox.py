@@ -8,7 +8,7 @@ from email import message_from_bytes, policy
 import pytest
 from aiosmtpd.controller import Controller
 from icalendar import Calendar
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from booking.models import Appointment
 from booking.notifications import ics_bytes
@@ -262,3 +262,28 @@ def test_an_attachment_queued_as_its_file_is_sent_as_it_is(demo, app, smtp):
     (received,) = smtp.messages
     (note,) = received.iter_attachments()
     assert note.get_filename() == "note.txt" and note.get_content().strip() == "Bring water – 1 L"
+
+
+def test_the_sender_writes_each_email_outside_its_claim(demo, client, app, smtp, monkeypatch):
+    """Writing an email (a series' calendar file takes milliseconds) holds no lock: on SQLite the claim's
+    transaction holds the database's write lock, which every booking waits for; on PostgreSQL, the message's row.
+    While the sender writes, another connection changes that very row at once."""
+    book_consultation(client, 10)
+    writer = mail.ATTACHMENT_WRITERS["booking.calendar"]
+    changed = []
+
+    def writer_beside_a_write(data):
+        with app.app_context(), db.engine.connect() as other:
+            if other.dialect.name == "sqlite":  # set before its BEGIN IMMEDIATE: wait 0.2 s for the lock, not 30
+                other.connection.driver_connection.execute("PRAGMA busy_timeout = 200")
+            else:
+                other.exec_driver_sql("SET lock_timeout = '200ms'")
+            changed.append(other.execute(update(OutboxMessage).where(OutboxMessage.kind == "appointment_booked")
+                                         .values(subject=OutboxMessage.subject)).rowcount)
+            other.commit()
+        return writer(data)
+    monkeypatch.setitem(mail.ATTACHMENT_WRITERS, "booking.calendar", writer_beside_a_write)
+
+    assert send_outbox(app) == "sent 1, failed 0"
+
+    assert changed == [1] and len(smtp.messages) == 1 and outbox(app)[0].status == "sent"
