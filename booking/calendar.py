@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from icalendar import Calendar, Event, Timezone
 
-__all__ = ["CalendarEvent", "appointment_calendar", "schedule_feed"]
+__all__ = ["CalendarEvent", "appointment_calendar", "appointments_calendar", "method", "schedule_feed"]
 
 
 @dataclass(frozen=True)
@@ -77,10 +77,15 @@ def appointments_calendar(events: Sequence[CalendarEvent], tz_name: str, clinic_
     import puts every session in the patient's calendar. All cancelled: METHOD:CANCEL."""
     zone = _zone(tz_name)
     calendar = _calendar(f"-//{clinic_name}//Appointments//EN")
-    calendar.add("METHOD", "CANCEL" if all(event.cancelled for event in events) else "PUBLISH")
+    calendar.add("METHOD", method(events))
     for event in events:
         calendar.add_component(_vevent(event, zone))
     return _finish(calendar, events)
+
+
+def method(events: Sequence[CalendarEvent]) -> str:
+    """The file's METHOD (and its MIME type's `method`, which must say the same): CANCEL when every event is."""
+    return "CANCEL" if all(event.cancelled for event in events) else "PUBLISH"
 
 
 def schedule_feed(events: Sequence[CalendarEvent], tz_name: str, calendar_name: str) -> bytes:

@@ -68,9 +68,10 @@ def calendar_attachment(filename: str, appointments: list[Appointment]) -> dict:
     """The appointments' .ics for an email, queued as what it will say (the events as they are now, the clinic's
     zone and name) and written when the email is sent (clinic.mail.ATTACHMENT_WRITERS)."""
     settings, now = clinic_settings(), utcnow()  # the file is as of now (its DTSTAMP), whenever it is written
-    return {"filename": filename, "content_type": "text/calendar; method=PUBLISH", "writer": CALENDAR_WRITER,
-            "data": {"timezone": settings.timezone, "clinic": settings.name,
-                     "events": [replace(calendar_event(a), stamp=now).to_data() for a in appointments]}}
+    events = [replace(calendar_event(a), stamp=now) for a in appointments]
+    return {"filename": filename, "content_type": f"text/calendar; method={ical.method(events)}",
+            "writer": CALENDAR_WRITER, "data": {"timezone": settings.timezone, "clinic": settings.name,
+                                                "events": [event.to_data() for event in events]}}
 
 
 def _write_calendar(data: dict) -> str:

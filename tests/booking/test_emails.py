@@ -39,6 +39,8 @@ def assert_calendar_attached(message: OutboxMessage, *, cancelled: bool = False)
     content = mail.attachment_content(attachment)  # as the sender writes it
     assert "BEGIN:VEVENT" in content and "TZID=America/New_York" in content
     assert ("STATUS:CANCELLED" in content) is cancelled
+    method = "CANCEL" if cancelled else "PUBLISH"  # the MIME type's method says what the file's METHOD says
+    assert f"METHOD:{method}" in content and attachment["content_type"] == f"text/calendar; method={method}"
 
 
 def test_booking_a_consultation_emails_the_time_and_the_manage_link(demo, client):

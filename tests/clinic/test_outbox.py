@@ -112,6 +112,8 @@ def test_the_ics_is_queued_as_what_it_says_and_written_as_that_when_sent(demo, c
     assert first["DTSTART"].dt.replace(tzinfo=None) == datetime.combine(next_weekday(0), time(10, 30))
     assert second["DTSTART"].dt.replace(tzinfo=None) == datetime.combine(next_weekday(0), time(14, 0))
     assert (first["SEQUENCE"], second["SEQUENCE"]) == (0, 1) and first["UID"] == second["UID"]
+    assert [ics_attachment(m).get_param("method") for m in smtp.messages] == ["PUBLISH", "PUBLISH"]
+    assert [ics_attachment(m).get_content_charset() for m in smtp.messages] == ["utf-8", "utf-8"]
 
 
 def test_a_message_that_cannot_be_written_is_given_up_and_the_rest_still_go(demo, client, app, smtp, monkeypatch):
