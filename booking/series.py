@@ -1,7 +1,6 @@
 """Booking a whole induction series in one request: every session keeps every rule, or none is booked."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select
@@ -130,14 +129,13 @@ class _FreeStarts:
         self.notice, self.horizon = timedelta(minutes=settings.min_notice_minutes), timedelta(days=settings.horizon_days)
         self.last_day: date | None = None
         self.calendar: schedule.Calendar | None = None
-        self.free: Callable[[int], bool] = lambda _start: False
 
     def has(self, day: date, start: datetime) -> bool:
         if self.last_day is None or day > self.last_day:
             self._read_to(day)
         calendar = self.calendar
         return slots.check_start(start, calendar.opening, calendar.need, self.now, self.notice, self.horizon) is None \
-            and self.free(slots.micros(start))
+            and calendar.board.free(slots.micros(start))
 
     def _read_to(self, day: date) -> None:
         span = (self.last_day - self.first_date).days if self.last_day is not None else 0
@@ -145,7 +143,6 @@ class _FreeStarts:
         # A day either side, as booking reads it: a window may cross midnight.
         self.calendar = schedule.load(self.service, self.first_date - timedelta(days=1),
                                       self.last_day + timedelta(days=1), self.now)
-        self.free = self.calendar.board.free
 
 
 def _treatments(n: int) -> str:
